@@ -1,0 +1,88 @@
+/* engine_internal.h -- structures shared by engine.c, graph.c and audio_pa.c. */
+#ifndef RT_ENGINE_INTERNAL_H
+#define RT_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include "rtcore.h"
+#include "node.h"
+#include "ring.h"
+
+typedef struct rt_graph_node {
+    const rt_node_class_t *cls;
+    void  *state;
+    char   name[RT_NAME_MAX];
+    int    channel;                     /* 0 = omni, 1-16 */
+    float  target[RT_MAX_PARAMS];       /* set by events */
+    float  current[RT_MAX_PARAMS];      /* smoothed at the control rate */
+    int    n_inputs;
+    int    inputs[RT_MAX_NODES];
+    int    has_output;                  /* feeds another node */
+    float *out[2];                      /* max_frames each */
+    float *sum[2];                      /* input summing buffer */
+} rt_graph_node_t;
+
+struct rt_graph {
+    double   sample_rate;
+    int      max_frames;
+    uint32_t generation;
+    int      committed;
+    float    smooth_coef;               /* one-pole coefficient per control tick */
+    int      n_nodes;
+    rt_graph_node_t nodes[RT_MAX_NODES];
+    int      order[RT_MAX_NODES];       /* processing order, master last */
+    float   *zero;                      /* max_frames of silence */
+};
+
+#define RT_HIST_BINS 20000              /* callback-time histogram, 1 µs bins */
+
+struct rt_engine {
+    double sample_rate;
+    int    max_frames;
+    int    active;
+    atomic_int running;                 /* an audio stream is processing */
+
+    rt_ring_t events;                   /* producers -> audio thread */
+    pthread_mutex_t send_lock;          /* serializes producers; never taken by the audio thread */
+    rt_ring_t graphs_in;                /* main -> audio: rt_graph_t* */
+    rt_ring_t graphs_out;               /* audio -> main: retired rt_graph_t* */
+    rt_ring_t telemetry;                /* audio -> main: rt_telemetry_t */
+
+    /* audio-thread state */
+    rt_event_t *pending;                /* sorted by time, stable */
+    int     n_pending;
+    rt_graph_t *cur, *old;              /* live graph, graph fading out */
+    int     fade_pos, fade_len;
+    float  *fade_buf[2];
+    int64_t frame;                      /* engine clock: frames processed */
+
+    /* counters written by the audio thread (single writer), read anywhere */
+    atomic_uint_fast64_t c_blocks, c_frames, c_xruns, c_overruns, c_events_in,
+                         c_events_dropped_pending, c_events_late, c_events_stale,
+                         c_telemetry_dropped, c_graph_swaps, c_nonfinite, c_callbacks;
+    atomic_uint_fast64_t c_events_dropped_send;   /* written by producers under send_lock */
+    atomic_uint_fast64_t cb_sum_ns, cb_max_ns;
+    atomic_uint_fast32_t hist[RT_HIST_BINS + 1];
+    atomic_int  reset_requested;
+    atomic_int  last_block;
+    _Atomic double period_us;
+    atomic_uint_fast32_t live_generation;
+    atomic_int  live_nodes;
+
+    /* seqlocks (single writer = audio thread) */
+    atomic_uint clock_seq;
+    int64_t clock_frame, clock_ns;
+    atomic_uint meter_seq;
+    int     n_meters;
+    rt_meter_t meters[RT_MAX_NODES + 1];
+
+    uint32_t next_generation;
+    struct rt_audio *audio;             /* open live stream, if any */
+};
+
+int  rt_graph_prepare(rt_graph_t *g);   /* topo sort + first control pass [main-thread] */
+void rt_graph_process(rt_graph_t *g, const float *const *in, int pos, int n, int tick);
+int  rt_graph_route_event(rt_graph_t *g, const rt_event_t *ev, atomic_uint_fast64_t *stale);
+void rt_graph_free(rt_graph_t *g);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * node.h -- the interface every built-in node implements (internal).
+ *
+ * A node class is a static table: name, parameter table, and callbacks.
+ * Threading:
+ *   init/destroy/add_sample  [main-thread]  may allocate (called while building a graph)
+ *   control/process/event    [audio-thread] never allocate, lock, log or do I/O
+ *
+ * Block-size invariance: the engine splits every host block into chunks that end at
+ * event times and at multiples of RT_CONTROL_FRAMES on the engine clock. control()
+ * runs at every grid point with the smoothed parameter values; process() must keep
+ * all of its state per sample, so that processing n frames in one call or in several
+ * calls gives bit-identical output. Anything recomputed "per block" belongs in control().
+ */
+#ifndef RT_NODE_H
+#define RT_NODE_H
+
+#include "rtcore.h"
+
+typedef struct rt_node_env {
+    double sample_rate;     /* Hz */
+    int    max_frames;      /* largest chunk process() will see */
+    uint32_t seed;          /* deterministic per-node seed for noise generators */
+} rt_node_env_t;
+
+typedef struct rt_sample_zone {
+    int      note_lo, note_hi, root;
+    float   *data;          /* interleaved, owned by the node (free in destroy) */
+    int64_t  frames;
+    int      channels;      /* 1 or 2 */
+    double   sample_rate;
+    int      loop;          /* 0 one-shot, 1 looped */
+    int64_t  loop_start, loop_end;
+} rt_sample_zone_t;
+
+typedef struct rt_node_class {
+    const char            *name;        /* type name used in patches */
+    const char            *doc;         /* one line */
+    int                    flags;       /* RT_NODE_* */
+    const rt_param_info_t *params;
+    int                    n_params;
+    size_t                 state_size;  /* bytes of state; zeroed before init */
+
+    /* [main-thread] allocate internal buffers (delay lines ...); params hold the
+     * initial values. Return RT_OK or an error. */
+    int  (*init)(void *state, const rt_node_env_t *env, const float *params);
+    /* [main-thread] free what init allocated (may be NULL) */
+    void (*destroy)(void *state);
+    /* [audio-thread] at every control grid point: params are the smoothed values;
+     * `frames` is RT_CONTROL_FRAMES (the distance to the next grid point), or 0 once
+     * when the graph is prepared: then jump to the values (no ramps). May be NULL. */
+    void (*control)(void *state, const float *params, int frames);
+    /* [audio-thread] in[0..1] is the summed input (zeros for sources), out[0..1] must
+     * be written completely. n <= RT_CONTROL_FRAMES. */
+    void (*process)(void *state, const float *const *in, float *const *out, int n);
+    /* [audio-thread] note / CC / bend / pressure / all-notes-off (may be NULL) */
+    void (*event)(void *state, const rt_event_t *ev);
+    /* [main-thread] take ownership of a sample zone (may be NULL) */
+    int  (*add_sample)(void *state, rt_sample_zone_t *zone);
+} rt_node_class_t;
+
+/* nodes/registry.c */
+extern const rt_node_class_t *const rt_node_classes[];
+extern const int rt_node_class_count;
+const rt_node_class_t *rt_node_class_find(const char *name);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * rtcore.h -- the public C API of the rtcore real-time engine.
+ *
+ * This is the only header the cffi cdef mirrors (pymodule/build_rtcore.py).
+ *
+ * Conventions (after CLAP, JACK and PortAudio):
+ *  - names rt_<noun>_<verb>(), types rt_<noun>_t, constants RT_*;
+ *  - every function returns 0 (RT_OK) or a negative RT_ERR_* code unless noted;
+ *    rt_strerror() gives the text;
+ *  - every prototype carries its thread tag:
+ *      [main-thread]          may allocate, block, do I/O; never call it from the audio thread;
+ *      [audio-thread]         real-time safe: no malloc/free, no locks, no I/O, bounded time;
+ *      [any-thread]           lock-free for the audio thread; producers may briefly contend
+ *                             with each other (never with the audio thread).
+ *  - times are in frames (samples per channel) of the engine clock unless noted;
+ *    audio is float32, stereo, non-interleaved.
+ */
+#ifndef RTCORE_H
+#define RTCORE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RT_VERSION_MAJOR 0
+#define RT_VERSION_MINOR 1
+
+/* ---- error codes -------------------------------------------------------- */
+#define RT_OK              0
+#define RT_ERR_NOMEM      -1   /* allocation failed */
+#define RT_ERR_INVALID    -2   /* bad argument */
+#define RT_ERR_STATE      -3   /* call not allowed in the current lifecycle state */
+#define RT_ERR_FULL       -4   /* a ring or table is full; try again later */
+#define RT_ERR_NOT_FOUND  -5   /* unknown node type, parameter, node index */
+#define RT_ERR_RANGE      -6   /* value outside its allowed range */
+#define RT_ERR_CYCLE      -7   /* connection would make the graph cyclic */
+#define RT_ERR_DEVICE     -8   /* audio device missing, busy or refused the stream */
+#define RT_ERR_FORMAT     -9   /* data in an unsupported format */
+
+/* [any-thread] static text for an error code; never NULL */
+const char *rt_strerror(int code);
+
+/* ---- limits ------------------------------------------------------------- */
+#define RT_MAX_NODES          128   /* nodes per graph, master limiter included */
+#define RT_MAX_PARAMS          32   /* parameters per node */
+#define RT_MAX_INPUTS          16   /* incoming connections per node */
+#define RT_MAX_FRAMES_LIMIT  8192   /* largest max_frames accepted by activate */
+#define RT_CONTROL_FRAMES      32   /* control-rate grid: smoothing and coefficient updates
+                                       happen every 32 frames of the engine clock, so output
+                                       does not depend on the host block size */
+#define RT_EVENT_RING_SIZE   8192   /* events in flight from producers to the audio thread */
+#define RT_PENDING_SIZE      8192   /* events held by the audio thread until their time */
+#define RT_TELEMETRY_RING_SIZE 1024
+#define RT_NAME_MAX            48
+
+/* ---- parameters ----------------------------------------------------------- */
+#define RT_PARAM_FLOAT   0   /* continuous, smoothed */
+#define RT_PARAM_INT     1   /* integer steps, not smoothed */
+#define RT_PARAM_ENUM    2   /* index into choices ("saw|square|..."), not smoothed */
+#define RT_PARAM_BOOL    3   /* 0 or 1, not smoothed */
+
+typedef struct rt_param_info {
+    const char *name;      /* e.g. "cutoff" */
+    const char *unit;      /* "Hz", "dB", "ms", "s", "%", "semitones", "" ... */
+    float       min;
+    float       max;
+    float       def;
+    int         kind;      /* RT_PARAM_* */
+    const char *choices;   /* RT_PARAM_ENUM: '|'-separated names, else "" */
+    const char *doc;       /* one line for humans */
+} rt_param_info_t;
+
+/* node class flags */
+#define RT_NODE_RECEIVES_NOTES  1   /* instrument: note, CC, bend events are routed to it */
+#define RT_NODE_TAKES_AUDIO     2   /* effect: processes the sum of its inputs */
+#define RT_NODE_ENGINE_INPUT    4   /* source of the engine's audio input */
+#define RT_NODE_TAKES_SAMPLES   8   /* accepts rt_graph_node_add_sample() */
+
+/* [any-thread] the built-in node types */
+int         rt_node_type_count(void);
+const char *rt_node_type_name(int type_index);      /* NULL if out of range */
+int         rt_node_type_find(const char *type);    /* index, or RT_ERR_NOT_FOUND */
+int         rt_node_type_flags(int type_index);
+const char *rt_node_type_doc(int type_index);
+int         rt_node_type_param_count(int type_index);
+/* fills *out; the strings are static */
+int         rt_node_type_param_info(int type_index, int param, rt_param_info_t *out);
+
+/* ---- events --------------------------------------------------------------- */
+#define RT_EV_NOTE_ON        1   /* data1 = note 0-127, data2 = velocity 1-127 */
+#define RT_EV_NOTE_OFF       2   /* data1 = note, data2 = release velocity */
+#define RT_EV_CC             3   /* data1 = controller 0-127, data2 = value 0-127 */
+#define RT_EV_PITCH_BEND     4   /* value = -1..+1 (full range of the instrument) */
+#define RT_EV_PARAM          5   /* node, param, value (in the parameter's unit) */
+#define RT_EV_ALL_NOTES_OFF  6   /* releases every voice of the target node(s) */
+#define RT_EV_CHANNEL_PRESSURE 7 /* value = 0..1 */
+
+#define RT_TIME_NOW  ((int64_t)-1)   /* apply at the start of the next block */
+#define RT_NODE_ROUTE (-1)           /* node field: route by MIDI channel */
+
+typedef struct rt_event {
+    int64_t  time;     /* absolute engine frame, or RT_TIME_NOW */
+    uint16_t type;     /* RT_EV_* */
+    uint8_t  channel;  /* MIDI channel 1-16 (0 = any) used for routing when node < 0 */
+    uint8_t  data1;    /* note or controller number, 0-127 */
+    uint8_t  data2;    /* velocity or controller value, 0-127 */
+    uint8_t  _pad;
+    int16_t  node;     /* target node index in graph `graph`, or RT_NODE_ROUTE */
+    uint16_t param;    /* RT_EV_PARAM: parameter index */
+    uint32_t graph;    /* generation of the graph that `node` indexes (rt_graph_generation) */
+    float    value;    /* RT_EV_PARAM value, pitch bend -1..1, pressure 0..1 */
+} rt_event_t;
+
+/* ---- telemetry -------------------------------------------------------------- */
+#define RT_TM_XRUN        1   /* the audio driver reported an under/overflow; a = flags */
+#define RT_TM_OVERRUN     2   /* a callback took longer than its period; value = µs */
+#define RT_TM_DROPPED     3   /* events dropped (pending queue full); a = count */
+#define RT_TM_NONFINITE   4   /* master output had NaN/Inf: block muted */
+#define RT_TM_GRAPH_SWAP  5   /* a new graph went live; a = generation */
+
+typedef struct rt_telemetry {
+    int64_t  frame;    /* engine frame at the start of the block */
+    uint32_t type;     /* RT_TM_* */
+    int32_t  a;
+    float    value;
+} rt_telemetry_t;
+
+typedef struct rt_stats {
+    uint64_t blocks;             /* process() calls (host blocks) */
+    uint64_t frames;             /* frames processed = engine clock */
+    uint64_t xruns;              /* driver-reported under/overflows */
+    uint64_t overruns;           /* callbacks longer than the period */
+    uint64_t events_in;          /* events taken from the ring */
+    uint64_t events_dropped;     /* send() on a full ring + pending queue overflow */
+    uint64_t events_late;        /* scheduled in the past: applied at the block start */
+    uint64_t events_stale;       /* aimed at a graph that is no longer live */
+    uint64_t telemetry_dropped;  /* telemetry ring full */
+    uint64_t graph_swaps;
+    uint64_t nonfinite_blocks;   /* blocks muted because the master was NaN/Inf */
+    uint64_t callbacks;          /* timed callbacks (live only) */
+    double   cb_p50_us;          /* callback duration percentiles (live only) */
+    double   cb_p99_us;
+    double   cb_max_us;
+    double   cb_mean_us;
+    double   period_us;          /* duration of the last timed block */
+    double   sample_rate;
+    int32_t  max_frames;
+    int32_t  last_block;         /* frames in the last process() call */
+    uint32_t graph_generation;   /* generation of the live graph (0 = none) */
+    int32_t  active_nodes;
+} rt_stats_t;
+
+/* per-node meters of the live graph, measured per block */
+typedef struct rt_meter {
+    float peak[2];   /* linear, absolute peak of the last block */
+    float rms[2];    /* linear RMS of the last block */
+} rt_meter_t;
+
+/* ---- engine lifecycle ------------------------------------------------------ */
+typedef struct rt_engine rt_engine_t;
+typedef struct rt_graph  rt_graph_t;
+
+/* [main-thread] */ int  rt_engine_create(rt_engine_t **out);
+/* [main-thread] stops the stream if any, frees every graph */
+/* [main-thread] */ void rt_engine_destroy(rt_engine_t *e);
+/* [main-thread] fixes the sample rate (Hz) and the largest block (frames);
+ * all real-time memory is allocated here. Not allowed while running. */
+/* [main-thread] */ int  rt_engine_activate(rt_engine_t *e, double sample_rate, int max_frames);
+/* [main-thread] */ int  rt_engine_deactivate(rt_engine_t *e);
+
+/* [audio-thread] process one host block of any length (split internally into
+ * max_frames pieces). in may be NULL (silence) or in[0]/in[1] may be NULL. */
+/* [audio-thread] */ int  rt_engine_process(rt_engine_t *e, const float *const *in,
+                                            float *const *out, int frames);
+/* [audio-thread] called by an audio driver around process(): records the callback
+ * duration (ns) against the period and any driver status flags (xruns). */
+/* [audio-thread] */ void rt_engine_note_callback(rt_engine_t *e, int64_t duration_ns,
+                                                 int frames, int xrun_flags);
+/* [main-thread] offline: render `frames` frames in host blocks of `block` frames.
+ * in_l/in_r may be NULL. Same samples as live processing for the same events. */
+/* [main-thread] */ int  rt_engine_render(rt_engine_t *e, const float *in_l, const float *in_r,
+                                           float *out_l, float *out_r, int64_t frames, int block);
+
+/* [any-thread] queue an event for the audio thread. RT_ERR_FULL when the ring
+ * is full (counted in events_dropped). */
+/* [any-thread] */ int  rt_engine_send(rt_engine_t *e, const rt_event_t *ev);
+/* [any-thread] queue many events; returns how many were queued (>= 0) */
+/* [any-thread] */ int  rt_engine_send_many(rt_engine_t *e, const rt_event_t *evs, int count);
+
+/* [any-thread] engine clock: frame at the start of the last processed block and the
+ * CLOCK_MONOTONIC time (ns) at which that block's processing started. */
+/* [any-thread] */ int  rt_engine_clock(rt_engine_t *e, int64_t *frame, int64_t *monotonic_ns);
+/* [any-thread] CLOCK_MONOTONIC now, in ns */
+/* [any-thread] */ int64_t rt_monotonic_ns(void);
+
+/* [main-thread] counters and callback-time percentiles */
+/* [main-thread] */ int  rt_engine_stats(rt_engine_t *e, rt_stats_t *out);
+/* [main-thread] zero the counters and the callback histogram (takes effect at the next block) */
+/* [main-thread] */ int  rt_engine_reset_stats(rt_engine_t *e);
+/* [main-thread] copy up to max meters of the live graph (index = node index; the
+ * last live graph's master is at index node_count). Returns how many were copied. */
+/* [main-thread] */ int  rt_engine_meters(rt_engine_t *e, rt_meter_t *out, int max);
+/* [main-thread] drain telemetry records; returns how many were copied */
+/* [main-thread] */ int  rt_engine_poll_telemetry(rt_engine_t *e, rt_telemetry_t *out, int max);
+/* [main-thread] free graphs the audio thread has retired; returns how many */
+/* [main-thread] */ int  rt_engine_collect(rt_engine_t *e);
+
+/* ---- graphs ------------------------------------------------------------------
+ * A graph is built off the audio thread, then handed over whole by
+ * rt_engine_commit_graph(); the audio thread swaps it in at a block boundary
+ * with a short crossfade and hands the old graph back to be freed here. */
+
+/* [main-thread] an empty graph for an activated engine; the master limiter
+ * (node 0, type "limiter", name "master") is always present. */
+/* [main-thread] */ int  rt_graph_create(rt_engine_t *e, rt_graph_t **out);
+/* [main-thread] only for graphs never committed */
+/* [main-thread] */ void rt_graph_destroy(rt_graph_t *g);
+/* [main-thread] returns the new node's index (>= 0) or an error */
+/* [main-thread] */ int  rt_graph_add_node(rt_graph_t *g, const char *type, const char *name);
+/* [main-thread] MIDI channel filter for note/CC/bend routing: 0 = omni, 1-16 */
+/* [main-thread] */ int  rt_graph_set_channel(rt_graph_t *g, int node, int channel);
+/* [main-thread] initial parameter value (no smoothing); RT_ERR_RANGE if outside */
+/* [main-thread] */ int  rt_graph_set_param(rt_graph_t *g, int node, int param, float value);
+/* [main-thread] audio of `from` is summed into the input of `to` */
+/* [main-thread] */ int  rt_graph_connect(rt_graph_t *g, int from, int to);
+/* [main-thread] a sample zone for a sampler node. data is interleaved float32
+ * (copied). Notes lo..hi play it, transposed from root; loop = 0 one-shot,
+ * 1 looped between loop_start and loop_end (frames; end <= 0 = whole file). */
+/* [main-thread] */ int  rt_graph_node_add_sample(rt_graph_t *g, int node, int note_lo, int note_hi,
+                                                 int root, const float *data, int64_t frames,
+                                                 int channels, double sample_rate, int loop,
+                                                 int64_t loop_start, int64_t loop_end);
+/* [main-thread] node count (master included) */
+/* [main-thread] */ int  rt_graph_node_count(const rt_graph_t *g);
+/* [main-thread] generation number this graph will carry when committed */
+/* [main-thread] */ uint32_t rt_graph_generation(const rt_graph_t *g);
+/* [main-thread] validates (no cycles), sorts, and hands the graph to the engine;
+ * on success the engine owns it. RT_ERR_FULL if a swap is still in progress. */
+/* [main-thread] */ int  rt_engine_commit_graph(rt_engine_t *e, rt_graph_t *g);
+
+/* ---- live audio (PortAudio, C callback) ------------------------------------ */
+typedef struct rt_audio rt_audio_t;
+
+/* [main-thread] open a PortAudio stream whose callback runs rt_engine_process.
+ * device = PortAudio device index or -1 for the default output; frames_per_block
+ * 0 = let the host choose; input_channels 0-2, output_channels 1-2. */
+/* [main-thread] */ int  rt_audio_open(rt_engine_t *e, int device, int input_device,
+                                        int frames_per_block, int input_channels,
+                                        int output_channels, double suggested_latency_s,
+                                        rt_audio_t **out);
+/* [main-thread] */ int  rt_audio_start(rt_audio_t *a);
+/* [main-thread] */ int  rt_audio_stop(rt_audio_t *a);
+/* [main-thread] */ void rt_audio_close(rt_audio_t *a);
+/* [main-thread] 1 while the stream runs, 0 when it stopped, < 0 on error */
+/* [main-thread] */ int  rt_audio_is_active(rt_audio_t *a);
+/* [main-thread] the stream's real input/output latency (s) and sample rate (Hz) */
+/* [main-thread] */ int  rt_audio_info(rt_audio_t *a, double *in_latency, double *out_latency,
+                                        double *sample_rate);
+/* [any-thread] text of the last PortAudio error seen by this process */
+/* [any-thread] */ const char *rt_audio_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RTCORE_H */

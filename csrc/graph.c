@@ -193,6 +193,17 @@ void rt_graph_process(rt_graph_t *g, const float *const *in, int pos, int n, int
             }
             if (cls->control) cls->control(node->state, node->current, RT_CONTROL_FRAMES);
         }
+        float *op[2] = { node->out[0] + pos, node->out[1] + pos };
+        if (cls->flags & RT_NODE_MULTI_INPUT) {
+            const float *mp[2 * RT_MAX_INPUTS];
+            int n_in = node->n_inputs < RT_MAX_INPUTS ? node->n_inputs : RT_MAX_INPUTS;
+            for (int j = 0; j < n_in; j++) {
+                mp[2 * j] = g->nodes[node->inputs[j]].out[0] + pos;
+                mp[2 * j + 1] = g->nodes[node->inputs[j]].out[1] + pos;
+            }
+            cls->process_multi(node->state, mp, n_in, op, n);
+            continue;
+        }
         const float *ip[2];
         if (cls->flags & RT_NODE_ENGINE_INPUT) {
             for (int c = 0; c < 2; c++) ip[c] = (in && in[c]) ? in[c] + pos : g->zero;
@@ -213,7 +224,6 @@ void rt_graph_process(rt_graph_t *g, const float *const *in, int pos, int n, int
                 ip[c] = s;
             }
         }
-        float *op[2] = { node->out[0] + pos, node->out[1] + pos };
         cls->process(node->state, ip, op, n);
     }
 }

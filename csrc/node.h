@@ -53,6 +53,9 @@ typedef struct rt_node_class {
     /* [audio-thread] in[0..1] is the summed input (zeros for sources), out[0..1] must
      * be written completely. n <= RT_CONTROL_FRAMES. */
     void (*process)(void *state, const float *const *in, float *const *out, int n);
+    /* [audio-thread] RT_NODE_MULTI_INPUT nodes get this instead of process():
+     * in[2*k], in[2*k+1] are input k's left/right, k < n_in (connection order). */
+    void (*process_multi)(void *state, const float *const *in, int n_in, float *const *out, int n);
     /* [audio-thread] note / CC / bend / pressure / all-notes-off (may be NULL) */
     void (*event)(void *state, const rt_event_t *ev);
     /* [main-thread] take ownership of a sample zone (may be NULL) */

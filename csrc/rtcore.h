@@ -78,6 +78,7 @@ typedef struct rt_param_info {
 #define RT_NODE_TAKES_AUDIO     2   /* effect: processes the sum of its inputs */
 #define RT_NODE_ENGINE_INPUT    4   /* source of the engine's audio input */
 #define RT_NODE_TAKES_SAMPLES   8   /* accepts rt_graph_node_add_sample() */
+#define RT_NODE_MULTI_INPUT    16   /* sees each input separately (mixer), in connection order */
 
 /* [any-thread] the built-in node types */
 int         rt_node_type_count(void);

@@ -29,7 +29,7 @@ static void gain_process(void *st, const float *const *in, float *const *out, in
 }
 
 const rt_node_class_t rt_node_gain = {
-    "gain", "level in dB, ramped per sample",
-    RT_NODE_TAKES_AUDIO, params, P_COUNT, sizeof(gain_t),
-    NULL, NULL, gain_control, gain_process, NULL, NULL,
+    .name = "gain", .doc = "level in dB, ramped per sample",
+    .flags = RT_NODE_TAKES_AUDIO, .params = params, .n_params = P_COUNT, .state_size = sizeof(gain_t),
+    .control = gain_control, .process = gain_process,
 };

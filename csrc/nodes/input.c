@@ -27,7 +27,7 @@ static void input_process(void *st, const float *const *in, float *const *out, i
 }
 
 const rt_node_class_t rt_node_input = {
-    "input", "the engine's stereo audio input",
-    RT_NODE_ENGINE_INPUT, params, P_COUNT, sizeof(input_t),
-    NULL, NULL, input_control, input_process, NULL, NULL,
+    .name = "input", .doc = "the engine's stereo audio input",
+    .flags = RT_NODE_ENGINE_INPUT, .params = params, .n_params = P_COUNT, .state_size = sizeof(input_t),
+    .control = input_control, .process = input_process,
 };

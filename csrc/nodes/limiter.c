@@ -62,7 +62,7 @@ static void limiter_process(void *st, const float *const *in, float *const *out,
 }
 
 const rt_node_class_t rt_node_limiter = {
-    "limiter", "zero-latency peak limiter (instant attack, smooth release)",
-    RT_NODE_TAKES_AUDIO, params, P_COUNT, sizeof(limiter_t),
-    limiter_init, NULL, limiter_control, limiter_process, NULL, NULL,
+    .name = "limiter", .doc = "zero-latency peak limiter (instant attack, smooth release)",
+    .flags = RT_NODE_TAKES_AUDIO, .params = params, .n_params = P_COUNT, .state_size = sizeof(limiter_t),
+    .init = limiter_init, .control = limiter_control, .process = limiter_process,
 };

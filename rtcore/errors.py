@@ -1,0 +1,87 @@
+"""Typed exceptions. Every C error code goes through :func:`check`, which raises the
+matching subclass of :class:`RtCoreError` (each also inherits the closest built-in
+exception, so ``except ValueError`` works where it should)."""
+from __future__ import annotations
+
+
+class RtCoreError(Exception):
+    """Base class of every rtcore error. ``code`` is the C RT_ERR_* value (or 0)."""
+
+    code: int = 0
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class OutOfMemoryError(RtCoreError, MemoryError):
+    code = -1
+
+
+class InvalidArgumentError(RtCoreError, ValueError):
+    code = -2
+
+
+class EngineStateError(RtCoreError, RuntimeError):
+    code = -3
+
+
+class QueueFullError(RtCoreError, BufferError):
+    code = -4
+
+
+class NotFoundError(RtCoreError, KeyError):
+    code = -5
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ParamRangeError(RtCoreError, ValueError):
+    code = -6
+
+
+class GraphCycleError(RtCoreError, ValueError):
+    code = -7
+
+
+class DeviceError(RtCoreError, OSError):
+    code = -8
+
+
+class FormatError(RtCoreError, ValueError):
+    code = -9
+
+
+class PatchError(RtCoreError, ValueError):
+    """A patch file is invalid. The message names the file, table, key and allowed values."""
+
+
+class MediaFileError(RtCoreError, ValueError):
+    """A MIDI or audio file could not be read (not that format, or damaged)."""
+
+
+_BY_CODE: dict[int, type[RtCoreError]] = {
+    cls.code: cls
+    for cls in (OutOfMemoryError, InvalidArgumentError, EngineStateError, QueueFullError,
+                NotFoundError, ParamRangeError, GraphCycleError, DeviceError, FormatError)
+}
+
+
+def check(code: int, what: str) -> int:
+    """Return ``code`` if it is >= 0, else raise the matching :class:`RtCoreError`.
+
+    ``what`` says what was being done, e.g. ``"add node 'pad' (synth)"``.
+    """
+    if code >= 0:
+        return code
+    from ._native import ffi, lib
+
+    text = ffi.string(lib.rt_strerror(code)).decode()
+    if code == lib.RT_ERR_DEVICE:
+        detail = ffi.string(lib.rt_audio_last_error()).decode()
+        if detail:
+            text = f"{text}: {detail}"
+    cls = _BY_CODE.get(code, RtCoreError)
+    raise cls(f"{what}: {text}", code)

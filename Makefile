@@ -1,0 +1,55 @@
+# rtcore: two entry points on a fresh Debian machine (run as root, or with sudo available):
+#   make demo   installs everything, then renders the demo song (no sound card, no MIDI device)
+#   make test   installs everything, then runs the test suite (starts its own JACK dummy server)
+PY        ?= python3
+VENV      ?= .venv
+BIN       := $(VENV)/bin
+OUT       ?= out
+# portaudio19-dev: PortAudio headers + libportaudio2 (JACK-enabled) for the C core and pyaudio;
+# jackd2: the dummy-driver audio server the end-to-end tests and bench_live use;
+# python3-dev/venv, gcc: build the cffi extension in a virtualenv.
+SYSTEM_PACKAGES := portaudio19-dev libportaudio2 jackd2 libjack-jackd2-dev gcc make pkg-config \
+                   python3-dev python3-venv python3-pip
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test install system build bench clean
+
+demo: install
+	@mkdir -p $(OUT)
+	$(BIN)/rtcore render patches/band.toml --midi patches/band_demo.mid --out $(OUT)/band_demo.wav
+	$(BIN)/rtcore render patches/keys.toml --midi patches/melody.mid --out $(OUT)/keys_melody.wav
+	$(BIN)/rtcore render patches/fx_chain.toml --input $(OUT)/keys_melody.wav --out $(OUT)/keys_melody_fx.wav
+	@echo "demo: listen to $(OUT)/band_demo.wav, $(OUT)/keys_melody.wav and $(OUT)/keys_melody_fx.wav"
+
+test: install
+	$(BIN)/python -m pytest -q -ra
+
+# System packages: only when one is missing (apt-get update + install takes a while).
+system:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:" $$missing; \
+	  echo "jackd2 jackd/tweak_rt_limits boolean false" | $(SUDO) debconf-set-selections; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: system $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+
+# rebuild the C core in place after editing csrc/ (pip install -e does it too)
+build: $(BIN)/python
+	$(BIN)/python pymodule/build_rtcore.py
+
+bench: install
+	@mkdir -p bench-results
+	$(BIN)/python benchmarks/bench_render.py --json bench-results/render.json
+	$(BIN)/python benchmarks/bench_vs_pedalboard.py --json bench-results/pedalboard.json
+	$(BIN)/python benchmarks/bench_live.py --json bench-results/live.json
+
+clean:
+	rm -rf build *.egg-info rtcore/_rtcore*.so rtcore/_rtcore.c rtcore/*.o $(OUT)

@@ -1,0 +1,44 @@
+"""WAV in and out (libsndfile through the ``soundfile`` package): float32 (frames, channels)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MediaFileError
+
+SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read an audio file. Returns (float32 array of shape (frames, channels), sample rate Hz).
+
+    Raises :class:`MediaFileError` with one line naming the file when it is missing, empty,
+    or not an audio file libsndfile understands (WAV, AIFF, FLAC, OGG)."""
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise MediaFileError(f"{path}: no such audio file")
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError, TypeError, ValueError) as exc:
+        raise MediaFileError(f"{path}: not a readable audio file (WAV, AIFF, FLAC, OGG): {exc}") from None
+    if data.shape[0] == 0:
+        raise MediaFileError(f"{path}: the audio file has no frames")
+    if not np.all(np.isfinite(data)):
+        data = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.ascontiguousarray(data), int(sr)
+
+
+def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int, bits: str = "24") -> None:
+    """Write (frames, channels) float audio as WAV. ``bits``: "16", "24" or "32f" (float)."""
+    import soundfile as sf
+
+    if bits not in SUBTYPES:
+        raise ValueError(f"bits must be one of {', '.join(SUBTYPES)} (got {bits!r})")
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), np.asarray(audio, dtype=np.float32), int(sample_rate), subtype=SUBTYPES[bits],
+             format="WAV")

@@ -1,0 +1,152 @@
+"""The ``rtcore`` command: render, play, devices, nodes, check."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .errors import RtCoreError
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from .patch import load_patch
+    from .render import render_to_file
+
+    patch = load_patch(args.patch, sample_rate=args.sample_rate)
+    if args.midi is None and args.input is None and args.seconds is None:
+        raise RtCoreError("render needs --midi, --input or --seconds (nothing to play)")
+    if patch.uses_input and args.input is None:
+        print(f"rtcore: note: {args.patch} has an input node but no --input was given (it hears silence)",
+              file=sys.stderr)
+    t0 = time.perf_counter()
+    res = render_to_file(patch, args.out, bits=args.bits, midi=args.midi, input_wav=args.input,
+                         seconds=args.seconds, block=args.block,
+                         progress=False if args.no_progress else None)
+    wall = time.perf_counter() - t0
+    dur = res.audio.shape[0] / res.sample_rate
+    peak = float(abs(res.audio).max()) if res.audio.size else 0.0
+    peak_db = 20 * __import__("math").log10(peak) if peak > 0 else float("-inf")
+    print(f"wrote {args.out}: {dur:.2f} s, {res.sample_rate} Hz, stereo, {args.bits}-bit, peak {peak_db:.1f} dBFS, "
+          f"{res.events} events, rendered in {wall:.2f} s ({dur / wall if wall > 0 else 0:.0f}x real time)")
+    return 0
+
+
+def _cmd_play(args: argparse.Namespace) -> int:
+    from .devices import resolve_device
+    from .engine import Engine
+    from .live import play
+    from .midifile import apply_cc_maps, read_midi
+    from .patch import load_patch
+
+    patch = load_patch(args.patch, sample_rate=args.sample_rate)
+    device = resolve_device(args.device, args.host_api)
+    block = args.block or patch.block
+    events = None
+    if args.midi_file:
+        evs, _ = read_midi(args.midi_file, patch.sample_rate)
+        events = apply_cc_maps(evs, patch.cc_maps)
+    with Engine(patch.sample_rate, max(block, 1024)) as eng:
+        eng.load(patch.graph)
+        play(eng, events=events, seconds=args.seconds, device=device, block=block, quiet=args.quiet)
+    return 0
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from .devices import format_devices
+
+    print(format_devices())
+    return 0
+
+
+def _cmd_nodes(args: argparse.Namespace) -> int:
+    from .params import node_types
+
+    types = node_types()
+    wanted = [args.type] if args.type else sorted(types)
+    for t in wanted:
+        if t not in types:
+            raise RtCoreError(f"unknown node type '{t}' (types: {', '.join(sorted(types))})")
+    if args.json:
+        print(json.dumps({t: {"doc": types[t].doc, "params": [
+            {"name": p.name, "unit": p.unit, "min": p.min, "max": p.max, "default": p.default,
+             "kind": p.kind, "choices": list(p.choices), "doc": p.doc} for p in types[t].params]}
+            for t in wanted}, indent=2))
+        return 0
+    for t in wanted:
+        nt = types[t]
+        print(f"{t}: {nt.doc}")
+        for p in nt.params:
+            rng = "|".join(p.choices) if p.kind == "enum" else ("true|false" if p.kind == "bool" else p.range_text())
+            print(f"  {p.name:<18} {rng:<32} default {p.display(p.default)!s:<10} {p.doc}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .patch import load_patch
+
+    for path in args.patches:
+        p = load_patch(path)
+        print(f"{path}: ok ({len(p.graph.nodes)} nodes, {len(p.graph.connections)} connections, "
+              f"{len(p.cc_maps)} CC maps, {p.sample_rate} Hz, block {p.block}, {p.tempo:g} BPM)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="rtcore", description="Real-time plugin host and live performance engine.")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("render", help="render a patch offline to a WAV file (no sound card needed)")
+    r.add_argument("patch", type=Path, help="patch file (.toml)")
+    r.add_argument("--midi", type=Path, help="MIDI file to play")
+    r.add_argument("--input", type=Path, help="WAV file fed to the patch's input node")
+    r.add_argument("--out", type=Path, required=True, help="WAV file to write")
+    r.add_argument("--seconds", type=float, help="length in seconds (default: to the end plus the patch's tail)")
+    r.add_argument("--block", type=int, help="host block in frames (default: the patch's)")
+    r.add_argument("--sample-rate", type=int, help="override the patch's sample rate (Hz)")
+    r.add_argument("--bits", choices=["16", "24", "32f"], default="24", help="WAV sample format (default 24)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.set_defaults(func=_cmd_render)
+
+    p = sub.add_parser("play", help="play a patch live through PortAudio (Ctrl-C stops)")
+    p.add_argument("patch", type=Path)
+    p.add_argument("--device", help="output device index or name (see `rtcore devices`)")
+    p.add_argument("--host-api", help="host API to pick the device from, e.g. JACK or ALSA")
+    p.add_argument("--block", type=int, choices=[32, 64, 128, 256, 512, 1024], help="frames per callback")
+    p.add_argument("--midi-file", type=Path, help="MIDI file to play through the patch")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds")
+    p.add_argument("--sample-rate", type=int, help="override the patch's sample rate (Hz)")
+    p.add_argument("--quiet", action="store_true", help="no live status, only the final report")
+    p.set_defaults(func=_cmd_play)
+
+    d = sub.add_parser("devices", help="list audio host APIs and devices")
+    d.set_defaults(func=_cmd_devices)
+
+    n = sub.add_parser("nodes", help="list node types and their parameters")
+    n.add_argument("type", nargs="?")
+    n.add_argument("--json", action="store_true")
+    n.set_defaults(func=_cmd_nodes)
+
+    c = sub.add_parser("check", help="validate patch files")
+    c.add_argument("patches", nargs="+", type=Path)
+    c.set_defaults(func=_cmd_check)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except RtCoreError as exc:
+        print(f"rtcore: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rtcore: stopped", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Standard MIDI files in (mido) -> engine events with times in frames."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .engine import Event
+from .errors import MediaFileError
+from .patch import CCMap
+
+
+def read_midi(path: str | Path, sample_rate: float) -> tuple[list[Event], int]:
+    """Read a MIDI file. Returns (events with ``time`` in frames from the start, frame of the
+    last event). Tempo changes are honoured. MIDI channels 0-15 become rtcore channels 1-16.
+
+    Raises :class:`MediaFileError` (one line naming the file) if it is not a MIDI file."""
+    import mido
+
+    path = Path(path)
+    if not path.is_file():
+        raise MediaFileError(f"{path}: no such MIDI file")
+    try:
+        mid = mido.MidiFile(str(path))
+        messages = list(mid)            # merged tracks, delta times in seconds (tempo map applied)
+    except Exception as exc:  # noqa: BLE001 - mido raises OSError, EOFError, ValueError, KeyError ...
+        raise MediaFileError(f"{path}: not a readable MIDI file ({type(exc).__name__}: {exc})") from None
+    events: list[Event] = []
+    t = 0.0
+    last = 0
+    for msg in messages:
+        t += msg.time
+        frame = int(round(t * sample_rate))
+        ev = midi_message_event(msg, frame)
+        if ev is not None:
+            events.append(ev)
+            last = frame
+    return events, last
+
+
+def midi_message_event(msg, frame: int | None) -> Event | None:
+    """One mido message -> an engine Event (None for messages the engine does not take)."""
+    kind = msg.type
+    if not hasattr(msg, "channel"):
+        return None
+    ch = msg.channel + 1
+    if kind == "note_on":
+        if msg.velocity == 0:
+            return Event.note_off(msg.note, ch, frame)
+        return Event.note_on(msg.note, msg.velocity, ch, frame)
+    if kind == "note_off":
+        return Event.note_off(msg.note, ch, frame, velocity=msg.velocity)
+    if kind == "control_change":
+        return Event.cc(msg.control, msg.value, ch, frame)
+    if kind == "pitchwheel":
+        return Event.pitch_bend(max(-1.0, msg.pitch / 8192.0), ch, frame)
+    if kind == "aftertouch":
+        from ._native import lib
+        return Event(lib.RT_EV_CHANNEL_PRESSURE, frame, ch, value=msg.value / 127.0)
+    return None
+
+
+def apply_cc_maps(events: list[Event], maps: list[CCMap]) -> list[Event]:
+    """Add a parameter change after every CC event that a patch's [[midi.cc]] maps; the CC
+    itself stays (instruments still see sustain etc.)."""
+    if not maps:
+        return list(events)
+    from ._native import lib
+
+    out: list[Event] = []
+    for ev in events:
+        out.append(ev)
+        if ev.type != lib.RT_EV_CC:
+            continue
+        for m in maps:
+            if m.cc == ev.data1 and (m.channel == 0 or m.channel == ev.channel):
+                out.append(Event.param_set(m.node, m.param, m.value(ev.data2), ev.time))
+    return out

@@ -1,0 +1,402 @@
+"""Patches: TOML files describing the rig (engine settings, nodes, connections, MIDI CC maps).
+
+A patch is validated completely before anything touches the engine. Every error is a
+:class:`PatchError` on one line naming the file, the table, the key and what is allowed,
+e.g. ``patches/keys.toml: [[node]] 'pad' key 'cutof': not a synth parameter (allowed: ...)``.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import PatchError
+from .graphspec import GraphSpec, NodeSpec, SampleZone
+from .params import NodeType, ParamInfo, node_types
+
+ENGINE_KEYS = {
+    "sample_rate": "Hz, 8000..192000",
+    "block": "frames per callback, 1..4096",
+    "tempo": "BPM, 20..300",
+    "limiter": "true/false: the master limiter",
+    "ceiling": "dB, master limiter ceiling -24..0",
+    "release": "ms, master limiter release 1..2000",
+    "tail": "s, extra seconds rendered after the last event, 0..60",
+    "name": "text",
+}
+TOP_LEVEL = ("engine", "node", "connect", "midi")
+NODE_KEYS = ("name", "type", "channel", "sample")
+SAMPLE_KEYS = ("file", "note", "notes", "root", "loop", "loop_start", "loop_end")
+CC_KEYS = ("cc", "channel", "to", "min", "max", "curve")
+CURVES = ("lin", "exp", "log")
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,46}$")
+
+
+@dataclass(frozen=True)
+class CCMap:
+    """MIDI CC ``cc`` (0-127) on ``channel`` (0 = any) drives ``node.param`` between ``min`` and
+    ``max`` (the parameter's unit) along ``curve`` (lin, exp, log)."""
+
+    cc: int
+    channel: int
+    node: str
+    param: str
+    min: float
+    max: float
+    curve: str = "lin"
+
+    def value(self, cc_value: int) -> float:
+        """Parameter value for a CC value 0-127."""
+        x = max(0, min(127, cc_value)) / 127.0
+        if self.curve == "exp":
+            return self.min * (self.max / self.min) ** x
+        if self.curve == "log":
+            x = math.log1p(9.0 * x) / math.log(10.0)
+        return self.min + (self.max - self.min) * x
+
+
+@dataclass
+class Patch:
+    """A validated patch. ``graph`` is what the engine builds; times in frames, rates in Hz."""
+
+    path: Path
+    name: str
+    sample_rate: int = 48000
+    block: int = 128
+    tempo: float = 120.0
+    tail: float = 2.0
+    graph: GraphSpec = field(default_factory=GraphSpec)
+    cc_maps: list[CCMap] = field(default_factory=list)
+    uses_input: bool = False
+
+
+class _Ctx:
+    """Builds error messages that name the file and the table."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, table: str, msg: str) -> PatchError:
+        return PatchError(f"{self.path}: {table}: {msg}")
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _allowed(options: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(options) if options else "none"
+
+
+def _number(ctx: _Ctx, table: str, key: str, value: Any, lo: float, hi: float, integer: bool = False,
+            unit: str = "") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ctx.fail(table, f"key '{key}' must be a number {lo:g}..{hi:g}{unit} (got {value!r})")
+    if integer and not float(value).is_integer():
+        raise ctx.fail(table, f"key '{key}' must be a whole number {lo:g}..{hi:g}{unit} (got {value!r})")
+    if not (lo <= value <= hi):
+        raise ctx.fail(table, f"key '{key}' = {value!r} is out of range: allowed {lo:g}..{hi:g}{unit}")
+    return float(value)
+
+
+def load_patch(path: str | Path, sample_rate: int | None = None) -> Patch:
+    """Read and validate a patch file. ``sample_rate`` (Hz) overrides the patch's own.
+
+    Raises :class:`PatchError` (one line naming file, table, key, allowed values)."""
+    path = Path(path)
+    ctx = _Ctx(path)
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise PatchError(f"{path}: no such patch file") from None
+    except OSError as exc:
+        raise PatchError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        doc = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PatchError(f"{path}: not a text (UTF-8) file; a patch is TOML") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PatchError(f"{path}: TOML syntax error: {exc}") from None
+    return parse_patch(doc, path, sample_rate)
+
+
+def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None) -> Patch:
+    """Validate an already-parsed TOML document (see :func:`load_patch`)."""
+    ctx = _Ctx(path)
+    for key in doc:
+        if key not in TOP_LEVEL:
+            raise ctx.fail("top level", f"unknown table '{key}'{_suggest(key, list(TOP_LEVEL))} "
+                                        f"(allowed: {_allowed(TOP_LEVEL)})")
+    patch = Patch(path=path, name=path.stem)
+    master: dict[str, float] = {}
+
+    # ---- [engine]
+    eng = doc.get("engine", {})
+    if not isinstance(eng, dict):
+        raise ctx.fail("[engine]", "must be a table")
+    for key, value in eng.items():
+        t = "[engine]"
+        if key == "sample_rate":
+            patch.sample_rate = int(_number(ctx, t, key, value, 8000, 192000, True, " Hz"))
+        elif key == "block":
+            patch.block = int(_number(ctx, t, key, value, 1, 4096, True, " frames"))
+        elif key == "tempo":
+            patch.tempo = _number(ctx, t, key, value, 20, 300, False, " BPM")
+        elif key == "tail":
+            patch.tail = _number(ctx, t, key, value, 0, 60, False, " s")
+        elif key == "limiter":
+            if not isinstance(value, bool):
+                raise ctx.fail(t, f"key 'limiter' must be true or false (got {value!r})")
+            master["enabled"] = 1.0 if value else 0.0
+        elif key in ("ceiling", "release"):
+            p = node_types()["limiter"].param(key)
+            master[key] = _number(ctx, t, key, value, p.min, p.max, False, f" {p.unit}")
+        elif key == "name":
+            if not isinstance(value, str):
+                raise ctx.fail(t, f"key 'name' must be text (got {value!r})")
+            patch.name = value
+        else:
+            raise ctx.fail(t, f"unknown key '{key}'{_suggest(key, list(ENGINE_KEYS))} "
+                              f"(allowed: {_allowed(list(ENGINE_KEYS))})")
+    if sample_rate is not None:
+        patch.sample_rate = int(sample_rate)
+
+    # ---- [[node]]
+    nodes_raw = doc.get("node", [])
+    if not isinstance(nodes_raw, list):
+        raise ctx.fail("[[node]]", "nodes are written as [[node]] tables (an array of tables)")
+    types = node_types()
+    graph = GraphSpec(master=master)
+    for i, raw in enumerate(nodes_raw, 1):
+        graph.nodes.append(_parse_node(ctx, i, raw, types, graph, patch))
+    if not graph.nodes:
+        raise ctx.fail("[[node]]", "the patch has no nodes: add at least one [[node]] with a name and a type")
+
+    # ---- [[connect]]
+    names = [n.name for n in graph.nodes]
+    conns_raw = doc.get("connect", [])
+    if not isinstance(conns_raw, list):
+        raise ctx.fail("[[connect]]", "connections are written as [[connect]] tables with from/to")
+    for i, raw in enumerate(conns_raw, 1):
+        t = f"[[connect]] #{i}"
+        if not isinstance(raw, dict):
+            raise ctx.fail(t, "must be a table with keys from, to")
+        for key in raw:
+            if key not in ("from", "to"):
+                raise ctx.fail(t, f"unknown key '{key}' (allowed: from, to)")
+        ends = []
+        for key in ("from", "to"):
+            if key not in raw:
+                raise ctx.fail(t, f"missing key '{key}' (a node name: {_allowed(names)})")
+            v = raw[key]
+            if v == "master" and key == "to":
+                ends.append(v)
+                continue
+            if not isinstance(v, str) or v not in names:
+                raise ctx.fail(t, f"key '{key}' = {v!r} is not a node{_suggest(str(v), names)} "
+                                  f"(nodes: {_allowed(names + (['master'] if key == 'to' else []))})")
+            ends.append(v)
+        src, dst = ends
+        if src == dst:
+            raise ctx.fail(t, f"'{src}' cannot feed itself")
+        if dst != "master" and not types[graph.node(dst).type].takes_audio:
+            raise ctx.fail(t, f"key 'to' = '{dst}': a {graph.node(dst).type} takes no audio input "
+                              f"(connect into an effect, a mixer or master)")
+        if (src, dst) not in graph.connections:
+            graph.connections.append((src, dst))
+    cycle = _find_cycle(names, graph.connections)
+    if cycle:
+        raise ctx.fail("[[connect]]", "the connections make a cycle: " + " -> ".join(cycle))
+
+    # ---- [midi] / [[midi.cc]]
+    midi = doc.get("midi", {})
+    if not isinstance(midi, dict):
+        raise ctx.fail("[midi]", "must be a table")
+    for key in midi:
+        if key != "cc":
+            raise ctx.fail("[midi]", f"unknown key '{key}' (allowed: cc)")
+    for i, raw in enumerate(midi.get("cc", []) or [], 1):
+        patch.cc_maps.append(_parse_cc(ctx, i, raw, graph, types))
+
+    # the engine tempo reaches every tempo-aware node that does not set its own
+    for n in graph.nodes:
+        nt = types[n.type]
+        if "tempo" in nt.param_names() and "tempo" not in n.params:
+            n.params["tempo"] = patch.tempo
+    patch.graph = graph
+    return patch
+
+
+def _parse_node(ctx: _Ctx, i: int, raw: Any, types: dict[str, NodeType], graph: GraphSpec,
+                patch: Patch) -> NodeSpec:
+    t = f"[[node]] #{i}"
+    if not isinstance(raw, dict):
+        raise ctx.fail(t, "must be a table")
+    name = raw.get("name")
+    if name is None:
+        raise ctx.fail(t, "missing key 'name' (a unique name, e.g. name = \"pad\")")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ctx.fail(t, f"key 'name' = {name!r}: use a letter then letters, digits, _ or - (max 47)")
+    t = f"[[node]] '{name}'"
+    if name == "master":
+        raise ctx.fail(t, "key 'name': 'master' is reserved for the master limiter (set it in [engine])")
+    if any(n.name == name for n in graph.nodes):
+        raise ctx.fail(t, "key 'name': another node already has this name")
+    typ = raw.get("type")
+    type_names = sorted(tn for tn in types if tn != "limiter") + ["limiter"]
+    if typ is None:
+        raise ctx.fail(t, f"missing key 'type' (allowed: {_allowed(type_names)})")
+    if not isinstance(typ, str) or typ not in types:
+        raise ctx.fail(t, f"key 'type' = {typ!r} is not a node type{_suggest(str(typ), type_names)} "
+                          f"(allowed: {_allowed(type_names)})")
+    nt = types[typ]
+    spec = NodeSpec(name=name, type=typ)
+    if typ == "input":
+        patch.uses_input = True
+    for key, value in raw.items():
+        if key in ("name", "type"):
+            continue
+        if key == "channel":
+            if not nt.is_instrument:
+                raise ctx.fail(t, f"key 'channel': a {typ} receives no notes (only instruments have a channel)")
+            spec.channel = int(_number(ctx, t, key, value, 0, 16, True, " (0 = omni)"))
+            continue
+        if key == "sample":
+            if not nt.takes_samples:
+                raise ctx.fail(t, f"key 'sample': a {typ} plays no samples (use type = \"sampler\")")
+            if not isinstance(value, list):
+                raise ctx.fail(t, "samples are written as [[node.sample]] tables")
+            for k, zraw in enumerate(value, 1):
+                spec.samples.append(_parse_sample(ctx, f"{t} [[node.sample]] #{k}", zraw, patch))
+            continue
+        try:
+            p = nt.param(key)
+        except KeyError:
+            allowed = nt.param_names() + [k for k in NODE_KEYS if k not in ("name", "type")
+                                          and (k != "channel" or nt.is_instrument)
+                                          and (k != "sample" or nt.takes_samples)]
+            raise ctx.fail(t, f"unknown key '{key}': not a {typ} parameter{_suggest(key, allowed)} "
+                              f"(allowed: {_allowed(allowed)})") from None
+        try:
+            spec.params[key] = p.coerce(value)
+        except ValueError as exc:
+            raise ctx.fail(t, f"key '{key}' {exc}") from None
+    if nt.takes_samples and not spec.samples:
+        raise ctx.fail(t, "a sampler needs at least one [[node.sample]] with a file")
+    return spec
+
+
+def _parse_sample(ctx: _Ctx, t: str, raw: Any, patch: Patch) -> SampleZone:
+    from .audiofile import read_audio
+
+    if not isinstance(raw, dict):
+        raise ctx.fail(t, "must be a table with a file")
+    for key in raw:
+        if key not in SAMPLE_KEYS:
+            raise ctx.fail(t, f"unknown key '{key}'{_suggest(key, list(SAMPLE_KEYS))} "
+                              f"(allowed: {_allowed(SAMPLE_KEYS)})")
+    f = raw.get("file")
+    if not isinstance(f, str) or not f:
+        raise ctx.fail(t, "missing key 'file' (a WAV file, relative to the patch's folder)")
+    file = (patch.path.parent / f).resolve() if not Path(f).is_absolute() else Path(f)
+    if not file.is_file():
+        raise ctx.fail(t, f"key 'file': {file} does not exist")
+    try:
+        data, sr = read_audio(file)
+    except Exception as exc:  # noqa: BLE001 - any decoder failure becomes one clear line
+        raise ctx.fail(t, f"key 'file': {exc}") from None
+    if data.shape[1] > 2:
+        data = data[:, :2]
+    lo, hi = 0, 127
+    if "note" in raw and "notes" in raw:
+        raise ctx.fail(t, "give either 'note' or 'notes', not both")
+    if "note" in raw:
+        lo = hi = int(_number(ctx, t, "note", raw["note"], 0, 127, True))
+    if "notes" in raw:
+        v = raw["notes"]
+        if not (isinstance(v, list) and len(v) == 2):
+            raise ctx.fail(t, f"key 'notes' must be [lowest, highest] MIDI notes 0..127 (got {v!r})")
+        lo = int(_number(ctx, t, "notes", v[0], 0, 127, True))
+        hi = int(_number(ctx, t, "notes", v[1], lo, 127, True))
+    root = int(_number(ctx, t, "root", raw.get("root", lo if lo == hi else 60), 0, 127, True))
+    loop = raw.get("loop", False)
+    if not isinstance(loop, bool):
+        raise ctx.fail(t, f"key 'loop' must be true or false (got {loop!r})")
+    n = data.shape[0]
+    ls = int(_number(ctx, t, "loop_start", raw.get("loop_start", 0), 0, max(0, n - 1), True, " frames"))
+    le = int(_number(ctx, t, "loop_end", raw.get("loop_end", n), 0, n, True, " frames"))
+    return SampleZone(data=np.ascontiguousarray(data, dtype=np.float32), sample_rate=float(sr),
+                      note_lo=lo, note_hi=hi, root=root, loop=loop, loop_start=ls, loop_end=le,
+                      source=str(file))
+
+
+def _parse_cc(ctx: _Ctx, i: int, raw: Any, graph: GraphSpec, types: dict[str, NodeType]) -> CCMap:
+    t = f"[[midi.cc]] #{i}"
+    if not isinstance(raw, dict):
+        raise ctx.fail(t, "must be a table with cc and to")
+    for key in raw:
+        if key not in CC_KEYS:
+            raise ctx.fail(t, f"unknown key '{key}'{_suggest(key, list(CC_KEYS))} (allowed: {_allowed(CC_KEYS)})")
+    if "cc" not in raw:
+        raise ctx.fail(t, "missing key 'cc' (controller number 0..127)")
+    cc = int(_number(ctx, t, "cc", raw["cc"], 0, 127, True))
+    channel = int(_number(ctx, t, "channel", raw.get("channel", 0), 0, 16, True, " (0 = any)"))
+    to = raw.get("to")
+    if not isinstance(to, str) or "." not in to:
+        raise ctx.fail(t, f"key 'to' must be \"node.parameter\" (got {to!r})")
+    node_name, pname = to.split(".", 1)
+    names = [n.name for n in graph.nodes]
+    if node_name not in names:
+        raise ctx.fail(t, f"key 'to' = '{to}': no node '{node_name}'{_suggest(node_name, names)} "
+                          f"(nodes: {_allowed(names)})")
+    nt = types[graph.node(node_name).type]
+    try:
+        p: ParamInfo = nt.param(pname)
+    except KeyError:
+        raise ctx.fail(t, f"key 'to' = '{to}': a {nt.name} has no parameter '{pname}'"
+                          f"{_suggest(pname, nt.param_names())} (allowed: {_allowed(nt.param_names())})") from None
+    lo = _number(ctx, t, "min", raw.get("min", p.min), p.min, p.max, False, f" {p.unit}".rstrip())
+    hi = _number(ctx, t, "max", raw.get("max", p.max), p.min, p.max, False, f" {p.unit}".rstrip())
+    curve = raw.get("curve", "lin")
+    if curve not in CURVES:
+        raise ctx.fail(t, f"key 'curve' = {curve!r} (allowed: {_allowed(CURVES)})")
+    if curve == "exp" and (lo <= 0 or hi <= 0):
+        raise ctx.fail(t, "key 'curve' = 'exp' needs min and max above 0")
+    return CCMap(cc=cc, channel=channel, node=node_name, param=pname, min=lo, max=hi, curve=curve)
+
+
+def _find_cycle(names: list[str], edges: list[tuple[str, str]]) -> list[str] | None:
+    adj: dict[str, list[str]] = {n: [] for n in names}
+    for a, b in edges:
+        if b in adj:
+            adj[a].append(b)
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(u: str) -> list[str] | None:
+        state[u] = 1
+        stack.append(u)
+        for v in adj[u]:
+            if state.get(v) == 1:
+                return stack[stack.index(v):] + [v]
+            if v not in state:
+                found = visit(v)
+                if found:
+                    return found
+        stack.pop()
+        state[u] = 2
+        return None
+
+    for n in names:
+        if n not in state:
+            found = visit(n)
+            if found:
+                return found
+    return None

@@ -1,0 +1,29 @@
+"""No allocation on the audio thread: a build-time hook (ld --wrap) counts every malloc,
+calloc, realloc, posix_memalign, aligned_alloc and free made by rtcore's C code while
+rt_engine_process() runs, across note storms, parameter sweeps and graph swaps."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CSRC = ROOT / "csrc"
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to build the C harness")
+def test_process_never_allocates(tmp_path):
+    sources = sorted(CSRC.glob("*.c")) + sorted((CSRC / "nodes").glob("*.c"))
+    exe = tmp_path / "alloc_check"
+    wraps = ",".join(f"--wrap={f}" for f in ("malloc", "calloc", "realloc", "free",
+                                             "posix_memalign", "aligned_alloc"))
+    cmd = ["gcc", "-O2", "-std=gnu11", "-I", str(CSRC), str(ROOT / "tests/c/alloc_check.c"),
+           *map(str, sources), f"-Wl,{wraps}", "-lportaudio", "-lm", "-lpthread", "-o", str(exe)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)
+    print(run.stdout, run.stderr)
+    assert "allocations during process: 0, frees during process: 0" in run.stdout
+    assert run.returncode == 0
+    assert "graph swaps: 7" in run.stdout      # the first graph + 6 swaps during the run

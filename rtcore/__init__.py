@@ -11,12 +11,13 @@ from .errors import (DeviceError, EngineStateError, FormatError, GraphCycleError
                      QueueFullError, RtCoreError)
 from .graphspec import GraphSpec, NodeSpec, SampleZone
 from .params import NodeType, ParamInfo, node_types
+from .patch import CCMap, Patch, load_patch
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Engine", "Event", "Stats", "NOW", "GraphSpec", "NodeSpec", "SampleZone", "NodeType", "ParamInfo",
-    "node_types", "RtCoreError", "DeviceError", "EngineStateError", "FormatError", "GraphCycleError",
+    "node_types", "load_patch", "Patch", "CCMap", "RtCoreError", "DeviceError", "EngineStateError", "FormatError", "GraphCycleError",
     "InvalidArgumentError", "MediaFileError", "NotFoundError", "OutOfMemoryError", "ParamRangeError",
     "PatchError", "QueueFullError",
 ]

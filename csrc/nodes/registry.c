@@ -5,12 +5,14 @@
 extern const rt_node_class_t rt_node_limiter, rt_node_gain, rt_node_input;
 /* instruments */
 /* @@instruments-extern@@ */
+extern const rt_node_class_t rt_node_drums, rt_node_sampler;
 /* effects */
 /* @@effects-extern@@ */
 
 const rt_node_class_t *const rt_node_classes[] = {
     &rt_node_limiter, &rt_node_gain, &rt_node_input,
     /* @@instruments@@ */
+    &rt_node_drums, &rt_node_sampler,
     /* @@effects@@ */
 };
 const int rt_node_class_count = (int)(sizeof rt_node_classes / sizeof rt_node_classes[0]);

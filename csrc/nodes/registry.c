@@ -4,12 +4,14 @@
 
 extern const rt_node_class_t rt_node_limiter, rt_node_gain, rt_node_input;
 /* instruments */
+extern const rt_node_class_t rt_node_synth;
 /* @@instruments-extern@@ */
 /* effects */
 /* @@effects-extern@@ */
 
 const rt_node_class_t *const rt_node_classes[] = {
     &rt_node_limiter, &rt_node_gain, &rt_node_input,
+    &rt_node_synth,
     /* @@instruments@@ */
     /* @@effects@@ */
 };

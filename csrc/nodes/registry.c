@@ -4,14 +4,14 @@
 
 extern const rt_node_class_t rt_node_limiter, rt_node_gain, rt_node_input;
 /* instruments */
-extern const rt_node_class_t rt_node_synth;
+extern const rt_node_class_t rt_node_synth, rt_node_bass;
 /* @@instruments-extern@@ */
 /* effects */
 /* @@effects-extern@@ */
 
 const rt_node_class_t *const rt_node_classes[] = {
     &rt_node_limiter, &rt_node_gain, &rt_node_input,
-    &rt_node_synth,
+    &rt_node_synth, &rt_node_bass,
     /* @@instruments@@ */
     /* @@effects@@ */
 };

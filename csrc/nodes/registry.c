@@ -4,6 +4,7 @@
 
 extern const rt_node_class_t rt_node_limiter, rt_node_gain, rt_node_input;
 /* instruments */
+extern const rt_node_class_t rt_node_synth, rt_node_bass;
 /* @@instruments-extern@@ */
 extern const rt_node_class_t rt_node_drums, rt_node_sampler;
 /* effects */
@@ -11,6 +12,7 @@ extern const rt_node_class_t rt_node_drums, rt_node_sampler;
 
 const rt_node_class_t *const rt_node_classes[] = {
     &rt_node_limiter, &rt_node_gain, &rt_node_input,
+    &rt_node_synth, &rt_node_bass,
     /* @@instruments@@ */
     &rt_node_drums, &rt_node_sampler,
     /* @@effects@@ */

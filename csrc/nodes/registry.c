@@ -6,11 +6,14 @@ extern const rt_node_class_t rt_node_limiter, rt_node_gain, rt_node_input;
 /* instruments */
 /* @@instruments-extern@@ */
 /* effects */
+extern const rt_node_class_t rt_node_eq, rt_node_compressor, rt_node_delay, rt_node_reverb,
+    rt_node_pan, rt_node_mixer;
 /* @@effects-extern@@ */
 
 const rt_node_class_t *const rt_node_classes[] = {
     &rt_node_limiter, &rt_node_gain, &rt_node_input,
     /* @@instruments@@ */
+    &rt_node_eq, &rt_node_compressor, &rt_node_delay, &rt_node_reverb, &rt_node_pan, &rt_node_mixer,
     /* @@effects@@ */
 };
 const int rt_node_class_count = (int)(sizeof rt_node_classes / sizeof rt_node_classes[0]);

@@ -160,17 +160,21 @@ static void reverb_process(void *st, const float *const *in, float *const *out, 
         float a4 = v4 + v5, a5 = v4 - v5, a6 = v6 + v7, a7 = v6 - v7;
         float b0 = a0 + a2, b1 = a1 + a3, b2 = a0 - a2, b3 = a1 - a3;
         float b4 = a4 + a6, b5 = a5 + a7, b6 = a4 - a6, b7 = a5 - a7;
-        float u1 = b1 + b5, u2 = b2 + b6;
-        /* input with the sign patterns of Hadamard rows 1 (+-+-..) and 2 (++--..) */
-        float p = il + ir, q = ir - il;
-        wr[0][i] = (b0 + b4) + p; wr[1][i] = u1 + q;
-        wr[2][i] = u2 - q;        wr[3][i] = (b3 + b7) - p;
-        wr[4][i] = (b0 - b4) + p; wr[5][i] = (b1 - b5) + q;
-        wr[6][i] = (b2 - b6) - q; wr[7][i] = (b3 - b7) - p;
+        /* input: left and right with orthogonal sign patterns (+++-+++-) and
+         * (++----++), written with sums p and differences q */
+        float p = il + ir, q = il - ir;
+        wr[0][i] = (b0 + b4) + p;   wr[1][i] = (b1 + b5) + p;
+        wr[2][i] = (b2 + b6) + q;   wr[3][i] = (b3 + b7) - p;
+        wr[4][i] = (b0 - b4) + q;   wr[5][i] = (b1 - b5) + q;
+        wr[6][i] = (b2 - b6) + p;   wr[7][i] = (b3 - b7) - q;
 
-        /* output taps = Hadamard rows 1 and 2 (orthogonal: L and R decorrelated);
-         * wet in mid/side so width scales the side */
-        float m = u1 + u2, sd = u1 - u2;
+        /* output taps: two more orthogonal sign patterns over the lines. Neither these nor
+         * the input patterns are Hadamard rows (the matrix would fold them onto single
+         * lines); chosen by simulation for low L/R correlation with mono and one-sided
+         * input. Wet in mid/side so width scales the side. */
+        float ol = (v0 - v1) + (v2 + v3) + (v5 - v4) + (v6 + v7);
+        float orr = (v0 + v1) - (v2 - v3) - (v4 + v5) + (v7 - v6);
+        float m = ol + orr, sd = ol - orr;
         float wm = rt_ramp_next(&wet_m), ws = rt_ramp_next(&wet_s), dr = rt_ramp_next(&dry);
         out[0][i] = dr * xl + wm * m + ws * sd;
         out[1][i] = dr * xr + wm * m - ws * sd;

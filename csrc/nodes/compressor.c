@@ -70,11 +70,11 @@ static inline float minf(float a, float b) { return a < b ? a : b; }
 /* static curve: gain reduction in dB (>= 0) for a level in dB. Branch-free: above the
  * knee the reduction is slope*over; in the knee the quadratic blend, which is never
  * below slope*over there (their difference is (over - knee/2)^2 / (2 knee)). */
-static inline float reduction(const comp_t *s, float level_db)
+static inline float reduction(float level_db, float thr, float slope, float hk, float inv_2knee)
 {
-    float over = level_db - s->thr;
-    float k = minf(maxf(over + s->half_knee, 0.0f), 2.0f * s->half_knee);
-    return s->slope * maxf(over, k * k * s->inv_2knee);
+    float over = level_db - thr;
+    float k = minf(maxf(over + hk, 0.0f), 2.0f * hk);
+    return slope * maxf(over, k * k * inv_2knee);
 }
 
 static void comp_process(void *st, const float *const *in, float *const *out, int n)
@@ -96,8 +96,10 @@ static void comp_process(void *st, const float *const *in, float *const *out, in
     }
     rt_ramp_t wet = s->wet, dry = s->dry;
     const float rel1 = 1.0f - rel, att1 = 1.0f - att;
+    /* locals: stores to out[] could alias the state, forcing reloads every sample */
+    const float thr = s->thr, slope = s->slope, hk = s->half_knee, ik = s->inv_2knee;
     for (int i = 0; i < n; i++) {
-        float x = reduction(s, DB_PER_LOG2 * lev[i]);
+        float x = reduction(DB_PER_LOG2 * lev[i], thr, slope, hk, ik);
         /* written so each recursion is one multiply-add deep */
         rp = maxf(x, rel * rp + rel1 * x);         /* instant rise, release fall */
         red = att * red + att1 * rp;               /* attack smoothing */

@@ -104,4 +104,45 @@ static inline void rt_ramp_to(rt_ramp_t *r, float target, int frames)
 }
 static inline float rt_ramp_next(rt_ramp_t *r) { float v = r->value; r->value += r->step; return v; }
 
+/* ---- effects helpers ---- */
+
+/* log2(x) for x > 0 normal (callers clamp, e.g. fmaxf(x, 1e-10f)); max error ~2e-4
+ * (0.001 dB as 20*log10). Cheap enough for per-sample level detection. */
+static inline float rt_fast_log2(float x)
+{
+    union { float f; uint32_t i; } u = { x };
+    float e = (float)((int)((u.i >> 23) & 255) - 127);
+    u.i = (u.i & 0x007FFFFFu) | 0x3F800000u;              /* mantissa in [1, 2) */
+    float t = u.f - 1.0f;
+    return e + t * (1.4385479f + t * (-0.6780895f + t * (0.3236463f + t * -0.0842947f)));
+}
+/* 2^x for x in about [-120, 120]; relative error ~3e-6, exact at integers (2^0 == 1) */
+static inline float rt_fast_exp2(float x)
+{
+    x = rt_clampf(x, -126.0f, 126.0f);
+    int e = (int)(x + 127.0f);                 /* floor(x) + 127 without calling floorf */
+    float f = x - (float)(e - 127);
+    float p = 1.0f + f * (0.6930321f + f * (0.2413798f + f * (0.0520324f + f * 0.0135557f)));
+    union { float f; uint32_t i; } u;
+    u.i = (uint32_t)e << 23;
+    return p * u.f;
+}
+
+/* Constant-power stereo panner as a 2x2 matrix: outL = m[0]*L + m[1]*R,
+ * outR = m[2]*L + m[3]*R. pan -1..1 (sin/cos law, -3 dB per side at centre for a
+ * mono source); moving off-centre folds the far channel into the near one, so at
+ * hard left the output is (L+R)/2 on the left only (a mono source keeps 0 dB there). */
+static inline void rt_pan_matrix(float pan, float m[4])
+{
+    pan = rt_clampf(pan, -1.0f, 1.0f);
+    float th = (pan + 1.0f) * (float)(M_PI / 4.0);
+    float gl = cosf(th), gr = sinf(th);
+    if (pan <= -1.0f) { gl = 1.0f; gr = 0.0f; }          /* exact silence, not cos(pi/2) */
+    if (pan >= 1.0f) { gl = 0.0f; gr = 1.0f; }
+    float a = pan < 0.0f ? -pan * 0.5f : 0.0f;           /* share of R folded into L */
+    float b = pan > 0.0f ? pan * 0.5f : 0.0f;            /* share of L folded into R */
+    m[0] = gl * (1.0f - a); m[1] = gl * a;
+    m[2] = gr * b;          m[3] = gr * (1.0f - b);
+}
+
 #endif

@@ -4,18 +4,15 @@
 
 extern const rt_node_class_t rt_node_limiter, rt_node_gain, rt_node_input;
 /* instruments */
-extern const rt_node_class_t rt_node_synth, rt_node_bass;
-/* @@instruments-extern@@ */
-extern const rt_node_class_t rt_node_drums, rt_node_sampler;
+extern const rt_node_class_t rt_node_synth, rt_node_bass, rt_node_drums, rt_node_sampler;
 /* effects */
-/* @@effects-extern@@ */
+extern const rt_node_class_t rt_node_eq, rt_node_compressor, rt_node_delay, rt_node_reverb,
+    rt_node_pan, rt_node_mixer;
 
 const rt_node_class_t *const rt_node_classes[] = {
     &rt_node_limiter, &rt_node_gain, &rt_node_input,
-    &rt_node_synth, &rt_node_bass,
-    /* @@instruments@@ */
-    &rt_node_drums, &rt_node_sampler,
-    /* @@effects@@ */
+    &rt_node_synth, &rt_node_bass, &rt_node_drums, &rt_node_sampler,
+    &rt_node_eq, &rt_node_compressor, &rt_node_delay, &rt_node_reverb, &rt_node_pan, &rt_node_mixer,
 };
 const int rt_node_class_count = (int)(sizeof rt_node_classes / sizeof rt_node_classes[0]);
 

@@ -28,7 +28,7 @@ def print_table(title: str, header: list[str], rows: list[list[object]]) -> None
     print(f"\n{title}  ({platform.node()}, {platform.processor() or platform.machine()}, "
           f"python {platform.python_version()})")
     for k, r in enumerate(cells):
-        print("  ".join(c.rjust(w) if k else c.ljust(w) for c, w in zip(r, widths)))
+        print("  ".join(c.ljust(w) if (k == 0 or i == 0) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
         if k == 0:
             print("  ".join("-" * w for w in widths))
 

@@ -244,6 +244,25 @@ static void drain_events(rt_engine_t *e, int64_t block_start)
     }
 }
 
+/* Peak and sum of squares of one channel. The peak is the maximum of the samples' bit
+ * patterns with the sign cleared: for floats that order is the numeric order, NaN/Inf
+ * sort above every finite value, and integer max vectorizes without -ffast-math. The
+ * sum of squares may be reassociated (omp simd): meters never feed the audio. */
+static inline uint32_t channel_meter(const float *x, int n, float *sum_sq)
+{
+    uint32_t top = 0;
+    float ss = 0.0f;
+    const uint32_t *u = (const uint32_t *)(const void *)x;
+#pragma omp simd reduction(max:top)
+    for (int k = 0; k < n; k++) { uint32_t a = u[k] & 0x7fffffffu; top = a > top ? a : top; }
+#pragma omp simd reduction(+:ss)
+    for (int k = 0; k < n; k++) ss += x[k] * x[k];
+    *sum_sq = ss;
+    return top;
+}
+
+static inline float bits_to_float(uint32_t b) { union { uint32_t u; float f; } v = { b }; return v.f; }
+
 static void publish_meters(rt_engine_t *e, int frames)
 {
     rt_graph_t *g = e->cur;
@@ -254,11 +273,10 @@ static void publish_meters(rt_engine_t *e, int frames)
     for (int i = 0; i < g->n_nodes; i++) {
         rt_meter_t *m = &e->meters[i];
         for (int c = 0; c < 2; c++) {
-            const float *x = g->nodes[i].out[c];
-            float pk = 0.0f; double ss = 0.0;
-            for (int k = 0; k < frames; k++) { float a = fabsf(x[k]); if (a > pk) pk = a; ss += (double)x[k] * x[k]; }
-            m->peak[c] = pk;
-            m->rms[c] = (float)sqrt(ss / frames);
+            float ss;
+            uint32_t top = channel_meter(g->nodes[i].out[c], frames, &ss);
+            m->peak[c] = top >= 0x7f800000u ? INFINITY : bits_to_float(top);
+            m->rms[c] = sqrtf(ss / (float)frames);
         }
     }
     e->n_meters = g->n_nodes;
@@ -323,9 +341,8 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
         e->old = NULL;
     }
     /* a NaN or Inf must never reach the speakers: mute the block, count it */
-    float acc = 0.0f;
-    for (int i = 0; i < frames; i++) acc += out[0][i] * 0.0f + out[1][i] * 0.0f;
-    if (acc != 0.0f || acc != acc) {
+    float ss;
+    if (channel_meter(out[0], frames, &ss) >= 0x7f800000u || channel_meter(out[1], frames, &ss) >= 0x7f800000u) {
         memset(out[0], 0, (size_t)frames * sizeof(float));
         memset(out[1], 0, (size_t)frames * sizeof(float));
         count(&e->c_nonfinite, 1);

@@ -54,7 +54,7 @@ ffibuilder.set_source(
     include_dirs=[str(CSRC)],
     libraries=["portaudio", "m", "pthread"],
     extra_compile_args=["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                        "-fno-math-errno", "-fvisibility=hidden"],
+                        "-fno-math-errno", "-fopenmp-simd", "-fvisibility=hidden"],
 )
 
 if __name__ == "__main__":

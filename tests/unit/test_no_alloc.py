@@ -19,7 +19,7 @@ def test_process_never_allocates(tmp_path):
     exe = tmp_path / "alloc_check"
     wraps = ",".join(f"--wrap={f}" for f in ("malloc", "calloc", "realloc", "free",
                                              "posix_memalign", "aligned_alloc"))
-    cmd = ["gcc", "-O2", "-std=gnu11", "-I", str(CSRC), str(ROOT / "tests/c/alloc_check.c"),
+    cmd = ["gcc", "-O2", "-std=gnu11", "-fopenmp-simd", "-I", str(CSRC), str(ROOT / "tests/c/alloc_check.c"),
            *map(str, sources), f"-Wl,{wraps}", "-lportaudio", "-lm", "-lpthread", "-o", str(exe)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)

@@ -1,0 +1,85 @@
+"""Generates the README's reference sections from the tables the code uses.
+
+``python -m rtcore.docs`` rewrites the generated blocks in README.md; a test fails when
+the README and the code disagree."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from .params import node_types
+
+ROLE = [("Instruments (play notes)", lambda t: t.is_instrument),
+        ("Effects and utilities (take audio)", lambda t: t.takes_audio and not t.is_instrument),
+        ("Sources", lambda t: not t.takes_audio and not t.is_instrument)]
+
+
+def _range(p) -> str:
+    if p.kind == "enum":
+        return " \\| ".join(p.choices)
+    if p.kind == "bool":
+        return "true / false"
+    unit = f" {p.unit}" if p.unit else ""
+    return f"{p.min:g} – {p.max:g}{unit}"
+
+
+def node_tables() -> str:
+    """Markdown: one table per node type (parameter, range and unit, default, meaning)."""
+    types = node_types()
+    out: list[str] = []
+    for title, keep in ROLE:
+        names = [n for n in types if keep(types[n]) and n != "limiter"]
+        if title.startswith("Effects"):
+            names.append("limiter")
+        if not names:
+            continue
+        out.append(f"### {title}\n")
+        for name in names:
+            t = types[name]
+            extra = " The master bus always has one, named `master` (set it in `[engine]`)." if name == "limiter" else ""
+            out.append(f"**`{name}`** — {t.doc}.{extra}\n")
+            out.append("| parameter | range | default | meaning |")
+            out.append("|---|---|---|---|")
+            for p in t.params:
+                default = p.display(p.default)
+                if isinstance(default, bool):
+                    default = str(default).lower()
+                elif isinstance(default, float):
+                    default = f"{default:g}"
+                out.append(f"| `{p.name}` | {_range(p)} | {default} | {p.doc} |")
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def keys_patch() -> str:
+    """The shipped keys patch, verbatim (its comments explain every line)."""
+    path = Path(__file__).resolve().parent.parent / "patches" / "keys.toml"
+    return "```toml\n" + path.read_text().rstrip() + "\n```\n"
+
+
+BLOCKS = {"node-tables": node_tables, "keys-patch": keys_patch}
+
+
+def render_readme(text: str) -> str:
+    """Replace every <!-- generated:NAME --> ... <!-- /generated:NAME --> block."""
+    for name, fn in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
+        text = pattern.sub(lambda m: m.group(1) + fn() + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    text = readme.read_text()
+    new = render_readme(text)
+    if new != text:
+        readme.write_text(new)
+        print(f"updated {readme}")
+    else:
+        print(f"{readme} is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -40,5 +40,26 @@ def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int, bits: str =
     path = Path(path)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), np.asarray(audio, dtype=np.float32), int(sample_rate), subtype=SUBTYPES[bits],
-             format="WAV")
+    data = np.asarray(audio, dtype=np.float32)
+    channels = 1 if data.ndim == 1 else data.shape[1]
+    with sf.SoundFile(str(path), "w", int(sample_rate), channels, SUBTYPES[bits], format="WAV") as f:
+        _no_peak_chunk(f)
+        f.write(data)
+
+
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050   # sndfile.h
+
+
+def _no_peak_chunk(f) -> None:
+    """libsndfile adds a PEAK chunk holding the wall-clock time to float WAVs, which would make
+    two renders of the same input differ. Turn it off (soundfile has no public call for it)."""
+    try:
+        from soundfile import _snd  # type: ignore[attr-defined]
+        _snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, sf_null(), 0)
+    except (ImportError, AttributeError):   # a soundfile without these internals: bytes may differ
+        pass
+
+
+def sf_null():
+    from soundfile import _ffi  # type: ignore[attr-defined]
+    return _ffi.NULL

@@ -3,6 +3,7 @@
 #include "../node.h"
 
 extern const rt_node_class_t rt_node_limiter, rt_node_gain, rt_node_input;
+extern const rt_node_class_t rt_node_tone;
 /* instruments */
 /* @@instruments-extern@@ */
 /* effects */
@@ -10,6 +11,7 @@ extern const rt_node_class_t rt_node_limiter, rt_node_gain, rt_node_input;
 
 const rt_node_class_t *const rt_node_classes[] = {
     &rt_node_limiter, &rt_node_gain, &rt_node_input,
+    &rt_node_tone,
     /* @@instruments@@ */
     /* @@effects@@ */
 };

@@ -1,0 +1,109 @@
+"""Helpers for the live end-to-end tests: a recording JACK client and port lookup.
+(A module of its own, not conftest, so tests can import it by a unique name.)"""
+from __future__ import annotations
+
+import gc
+import time
+
+import numpy as np
+
+SAMPLE_RATE = 48000
+PERIOD = 128
+
+
+class Recorder:
+    """A JACK client with two input ports that records into a preallocated buffer.
+
+    The recording is indexed by JACK frame time (frame 0 = the first cycle after
+    ``start()``), so the timeline stays exact even if this Python client misses a cycle
+    (its callback is late, the server counts an xrun): frames it never saw are NaN.
+    ``connect(sources)`` connects output ports (names) to its inputs in order; ``stop()``
+    returns the (frames, 2) float32 recording. ``xruns`` counts the server's xrun
+    notifications while armed."""
+
+    def __init__(self, server: str, seconds: float = 12.0, name: str = "rtcore-recorder") -> None:
+        import jack
+
+        self.client = jack.Client(name, servername=server, no_start_server=True)
+        self.sample_rate = self.client.samplerate
+        self.ports = [self.client.inports.register(f"in_{i + 1}") for i in range(2)]
+        self.buf = np.full((int(seconds * self.sample_rate), 2), np.nan, dtype=np.float32)
+        self.armed = False
+        self.t0: int | None = None
+        self.end = 0
+        self.cycles = 0
+        self.xruns = 0
+        self.xrun_times: list[float] = []
+        self.t_start = time.monotonic()
+        self.client.set_process_callback(self._process)
+        self.client.set_xrun_callback(self._xrun)
+        self.client.activate()
+
+    # [JACK thread] keep it tiny: copy two arrays at their place on the timeline
+    def _process(self, frames: int) -> None:
+        if not self.armed:
+            return
+        t = self.client.last_frame_time
+        if self.t0 is None:
+            self.t0 = t
+        i = t - self.t0
+        if 0 <= i and i + frames <= self.buf.shape[0]:
+            self.buf[i:i + frames, 0] = self.ports[0].get_array()
+            self.buf[i:i + frames, 1] = self.ports[1].get_array()
+            self.end = i + frames
+        self.cycles += 1
+
+    def _xrun(self, delay_usecs: float) -> None:
+        if self.armed:
+            self.xruns += 1
+            self.xrun_times.append(time.monotonic() - self.t_start)
+
+    def output_ports(self) -> set[str]:
+        """Audio output ports of every client except the server's own (system:*)."""
+        return {p.name for p in self.client.get_ports(is_output=True, is_audio=True)
+                if not p.name.startswith("system:")}
+
+    def connect(self, sources: list[str]) -> None:
+        for src, dst in zip(sources, self.ports):
+            self.client.connect(src, dst)
+
+    def start(self) -> None:
+        # The process callback is Python: a garbage-collection pass over the test
+        # session's heap inside it would make it miss the JACK deadline.
+        gc.collect()
+        gc.disable()
+        self.buf[:] = np.nan
+        self.t0 = None
+        self.end = 0
+        self.cycles = self.xruns = 0
+        self.xrun_times.clear()
+        self.t_start = time.monotonic()
+        self.armed = True
+
+    def stop(self) -> np.ndarray:
+        self.armed = False
+        gc.enable()
+        time.sleep(3 * PERIOD / self.sample_rate)      # let a running cycle finish
+        return self.buf[:self.end].copy()
+
+    @property
+    def missed_frames(self) -> int:
+        return int(np.isnan(self.buf[:self.end, 0]).sum())
+
+    def close(self) -> None:
+        self.armed = False
+        gc.enable()
+        self.client.deactivate()
+        self.client.close()
+
+
+def new_ports(recorder: Recorder, before: set[str], timeout: float = 2.0) -> list[str]:
+    """Output ports that appeared since ``before`` (the rtcore stream's), sorted so that
+    the left channel comes first (PortAudio names them out_0, out_1)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ports = sorted(recorder.output_ports() - before)
+        if len(ports) >= 2 or time.monotonic() > deadline:
+            return ports
+        time.sleep(0.01)
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,20 @@ from rtcore.devices import quiet_stderr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # for `import jack_helpers` in the tests
 from jack_helpers import PERIOD, SAMPLE_RATE, Recorder  # noqa: E402
+
+
+_CLOSE_AFTER_SERVER: list[Recorder] = []
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it if this test process dies without its teardown
+    (killed by a timeout, say), so no server outlives the session."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
 
 def _wait_for_server(name: str, proc: subprocess.Popen, log: Path, timeout: float = 15.0) -> None:
@@ -61,7 +76,7 @@ def jack_server():
     with open(log, "wb") as fh:
         proc = subprocess.Popen([jackd, "-n", name, "--no-realtime", "-d", "dummy", "-r", str(SAMPLE_RATE),
                                  "-p", str(PERIOD)], stdout=fh, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
     try:
         _wait_for_server(name, proc, log)
         yield name
@@ -73,6 +88,8 @@ def jack_server():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+        while _CLOSE_AFTER_SERVER:           # quick and safe once the server is gone
+            _CLOSE_AFTER_SERVER.pop().close()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -81,10 +98,20 @@ def jack_server():
         shutil.rmtree(logdir, ignore_errors=True)
 
 
-@pytest.fixture
-def recorder(jack_server):
+@pytest.fixture(scope="session")
+def _session_recorder(jack_server):
+    # One recorder for the whole session, closed only after the server is gone (see
+    # jack_server): deactivating a client whose process callback is Python makes libjack
+    # cancel that thread, which can hang the interpreter if it is inside Python then.
     r = Recorder(jack_server)
-    try:
-        yield r
-    finally:
-        r.close()
+    _CLOSE_AFTER_SERVER.append(r)
+    return r
+
+
+@pytest.fixture
+def recorder(_session_recorder):
+    """The session's recorder, disarmed and with no connections at the start of each test."""
+    r = _session_recorder
+    r.reset()
+    yield r
+    r.reset()

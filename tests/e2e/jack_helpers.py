@@ -86,14 +86,22 @@ class Recorder:
         time.sleep(3 * PERIOD / self.sample_rate)      # let a running cycle finish
         return self.buf[:self.end].copy()
 
+    def reset(self) -> None:
+        """Disarm and drop every connection (ready for the next test)."""
+        self.armed = False
+        gc.enable()
+        for port in self.ports:
+            port.disconnect()
+
     @property
     def missed_frames(self) -> int:
         return int(np.isnan(self.buf[:self.end, 0]).sum())
 
     def close(self) -> None:
+        """Close the client. Do it after the server has stopped: deactivating a live client
+        whose process callback is Python can hang (libjack cancels the callback thread)."""
         self.armed = False
         gc.enable()
-        self.client.deactivate()
         self.client.close()
 
 

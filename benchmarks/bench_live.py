@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 SAMPLE_RATE = 48000
 WARMUP = 0.5
 DEFAULT_PATCH = ROOT / "patches" / "band.toml"
+DEMO_SONG = ROOT / "patches" / "band_demo.mid"
 
 
 from rtcore.devices import quiet_stderr  # noqa: E402
@@ -213,31 +214,59 @@ def load_graph(patch_path: Path | None):
         return builtin_graph(), "builtin: 8 tones -> gain"
 
 
-def run_rtcore(graph, block: int, server: JackServer, monitor: XrunMonitor, seconds: float):
+def song_events(seconds: float, patch_path: Path | None):
+    """The demo song (patches/band_demo.mid, 20 s), looped to cover ``seconds``, so the
+    instruments are busy while the callback is timed. None when it cannot be read."""
+    try:
+        from rtcore.midifile import apply_cc_maps, read_midi
+        from rtcore.patch import load_patch
+        evs, last = read_midi(DEMO_SONG, SAMPLE_RATE)
+        path = patch_path or DEFAULT_PATCH
+        if path.exists():
+            evs = apply_cc_maps(evs, load_patch(path, sample_rate=SAMPLE_RATE).cc_maps)
+    except Exception as exc:  # noqa: BLE001 - the benchmark still runs, idle
+        note(f"demo song not played ({exc})")
+        return None
+    length = last + SAMPLE_RATE // 2
+    out, k = [], 0
+    while k * length < seconds * SAMPLE_RATE:
+        out += [type(e)(**{**e.__dict__, "time": e.time + k * length}) for e in evs]
+        k += 1
+    return out
+
+
+def run_rtcore(graph, block: int, server: JackServer, monitor: XrunMonitor, seconds: float, events=None):
+    """Play the graph (and the looped song) through PortAudio's JACK host API; measure
+    ``seconds`` after a warm-up. Returns (stats, monitor xruns, jackd xrun lines)."""
     import rtcore as rc
-    from rtcore.devices import JACK_HOST_API, quiet_stderr, resolve_device
+    from rtcore.devices import JACK_HOST_API, resolve_device
+    from rtcore.live import play
 
     os.environ["JACK_DEFAULT_SERVER"] = server.name     # read by libjack when PortAudio initialises
     os.environ["JACK_NO_START_SERVER"] = "1"
     dev = resolve_device(None, JACK_HOST_API)
+    state: dict[str, object] = {}
+
+    def on_tick(engine, frames: int):
+        t = frames / SAMPLE_RATE
+        if "x0" not in state and t >= WARMUP:
+            engine.reset_stats()
+            state["x0"], state["l0"] = monitor.count, server.xrun_lines()
+        elif "x0" in state and t >= WARMUP + seconds:
+            state["stats"] = engine.stats()
+            state["xr"] = monitor.count - state["x0"]
+            state["lines"] = server.xrun_lines() - state["l0"]
+            return True
+        return None
+
     with rc.Engine(SAMPLE_RATE, max(1024, block)) as eng:
         eng.load(graph)
-        with quiet_stderr():
-            eng.open_audio(device=dev, block=block)
-        try:
-            eng.start()
-            time.sleep(WARMUP)
-            eng.reset_stats()
-            x0, l0 = monitor.count, server.xrun_lines()
-            time.sleep(seconds)
-            st = eng.stats()
-            xr, lines = monitor.count - x0, server.xrun_lines() - l0
-            eng.stop()
-        finally:
-            with quiet_stderr():
-                eng.close_audio()
+        play(eng, events=events, seconds=WARMUP + seconds + 5.0, device=dev, block=block, quiet=True,
+             on_tick=on_tick)
     time.sleep(0.2)
-    return st, xr, lines
+    if "stats" not in state:
+        raise RuntimeError("the live run ended before the measurement finished")
+    return state["stats"], state["xr"], state["lines"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     graph, graph_name = load_graph(args.patch)
+    events = song_events(WARMUP + args.seconds + 5.0, args.patch) if graph_name != "builtin: 8 tones -> gain" else None
+    if events:
+        graph_name += " playing patches/band_demo.mid (looped)"
     results: dict[str, object] = {"seconds": args.seconds, "sample_rate": SAMPLE_RATE, "graph": graph_name}
     rows = []
     with tempfile.TemporaryDirectory(prefix="rtcore-bench-") as tmp:
@@ -278,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                     floor_xr, floor_lines = run_floor(floor_exe, server, monitor, args.seconds)
                 else:
                     floor_xr = floor_lines = None
-                st, xr, lines = run_rtcore(graph, block, server, monitor, args.seconds)
+                st, xr, lines = run_rtcore(graph, block, server, monitor, args.seconds, events)
             finally:
                 if monitor is not None:
                     monitor.close()

@@ -2,15 +2,13 @@
 import numpy as np
 import pytest
 import rtcore as rc
+from nodetest import run_effect
 
 SR = 48000
 
 
 def run_fx(params, x, block=256):
-    with rc.Engine(sample_rate=SR, max_block=1024) as e:
-        e.load(rc.GraphSpec(nodes=[rc.NodeSpec("in", "input"), rc.NodeSpec("fx", "compressor", params)],
-                            connections=[("in", "fx")], master={"enabled": 0.0}))
-        return e.render(len(x), block=block, input=x)
+    return run_effect("compressor", params, x, block)
 
 
 def sine(level_db, seconds=1.0, freq=1000.0):

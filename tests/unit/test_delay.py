@@ -2,18 +2,14 @@
 import numpy as np
 import pytest
 import rtcore as rc
+from nodetest import run_effect
 
 SR = 48000
 SYNC = ["off", "1/4", "1/8", "1/8d", "1/16", "1/4t", "1/8t", "1/2", "1"]
 
 
 def run_fx(params, x, block=256, events=()):
-    with rc.Engine(sample_rate=SR, max_block=1024) as e:
-        e.load(rc.GraphSpec(nodes=[rc.NodeSpec("in", "input"), rc.NodeSpec("fx", "delay", params)],
-                            connections=[("in", "fx")], master={"enabled": 0.0}))
-        if events:
-            return e.render_events(list(events), len(x), block=block, input=x)
-        return e.render(len(x), block=block, input=x)
+    return run_effect("delay", params, x, block, events)
 
 
 def impulse(n, at=0, left=1.0, right=1.0):

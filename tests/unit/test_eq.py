@@ -2,15 +2,13 @@
 import numpy as np
 import pytest
 import rtcore as rc
+from nodetest import run_effect
 
 SR = 48000
 
 
 def run_fx(params, x, ntype="eq", block=256):
-    with rc.Engine(sample_rate=SR, max_block=1024) as e:
-        e.load(rc.GraphSpec(nodes=[rc.NodeSpec("in", "input"), rc.NodeSpec("fx", ntype, params)],
-                            connections=[("in", "fx")], master={"enabled": 0.0}))
-        return e.render(len(x), block=block, input=x)
+    return run_effect(ntype, params, x, block)
 
 
 def gain_db(params, freq, seconds=0.5):

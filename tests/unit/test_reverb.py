@@ -2,17 +2,13 @@
 import numpy as np
 import pytest
 import rtcore as rc
+from nodetest import run_effect
 
 SR = 48000
 
 
 def run_fx(params, x, block=256, events=()):
-    with rc.Engine(sample_rate=SR, max_block=1024) as e:
-        e.load(rc.GraphSpec(nodes=[rc.NodeSpec("in", "input"), rc.NodeSpec("fx", "reverb", params)],
-                            connections=[("in", "fx")], master={"enabled": 0.0}))
-        if events:
-            return e.render_events(list(events), len(x), block=block, input=x)
-        return e.render(len(x), block=block, input=x)
+    return run_effect("reverb", params, x, block, events)
 
 
 def impulse_response(params, seconds):

@@ -68,13 +68,14 @@ def render_patch(patch: Patch, midi: str | Path | None = None, input_wav: str | 
     bar = None
     if show:
         from tqdm import tqdm
-        bar = tqdm(total=round(frames / sr, 1), unit="s", desc=f"render {patch.name}", file=sys.stderr,
+        # counted in frames (exact), shown in seconds of audio
+        bar = tqdm(total=frames, unit="s", unit_scale=1.0 / sr, desc=f"render {patch.name}", file=sys.stderr,
                    bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]")
     done = [0]
 
     def tick(pos: int) -> None:
         if bar is not None:
-            bar.update(round((pos - done[0]) / sr, 3))
+            bar.update(pos - done[0])
             done[0] = pos
 
     with Engine(sr, max(block, 1024)) as eng:

@@ -242,6 +242,51 @@ typedef struct rt_graph  rt_graph_t;
  * on success the engine owns it. RT_ERR_FULL if a swap is still in progress. */
 /* [main-thread] */ int  rt_engine_commit_graph(rt_engine_t *e, rt_graph_t *g);
 
+/* ---- AI accompaniment: the model contract ------------------------------------
+ * Tokens (melody in, each AI voice out): RT_AI_REST, RT_AI_HOLD (the previous note goes on),
+ * or a pitch: token = RT_AI_PITCH0 + (midi_note - RT_AI_PITCH_LO), notes RT_AI_PITCH_LO..HI.
+ * One step = one 16th note. The ONNX step model (batch 1, static shapes):
+ *   inputs  "melody" int64 [1]           this step's melody token
+ *           "beat"   int64 [1]           position in the bar, 0..RT_AI_BEATS-1 (16ths)
+ *           "prev"   int64 [3]           the AI's previous tokens: alto, tenor, bass
+ *           "state"  float32 [L, 1, H]   recurrent state (zeros at the start)
+ *   outputs "logits"    float32 [3, RT_AI_VOCAB]   alto, tenor, bass
+ *           "state_out" float32 [L, 1, H]                                              */
+#define RT_AI_REST       0
+#define RT_AI_HOLD       1
+#define RT_AI_PITCH0     2
+#define RT_AI_PITCH_LO  28
+#define RT_AI_PITCH_HI  96
+#define RT_AI_VOCAB     71      /* 2 + (96 - 28 + 1) */
+#define RT_AI_VOICES     3
+#define RT_AI_BEATS     16
+
+/* ---- AI inference: ONNX Runtime's C API, dlopen'ed from the onnxruntime wheel -------- */
+typedef struct rt_model rt_model_t;
+
+/* [main-thread] load libonnxruntime (full path, e.g. .../onnxruntime/capi/libonnxruntime.so.1.x)
+ * once per process; later calls with any path return RT_OK. err gets one line on failure. */
+/* [main-thread] */ int  rt_ort_init(const char *library_path, char *err, int err_len);
+/* [main-thread] open a step model: checks input/output names, types and shapes against the
+ * contract above, creates a session (1 intra-op thread, sequential, no spinning), preallocates
+ * and binds every tensor, runs warm-up steps. err gets one line naming the file on failure. */
+/* [main-thread] */ int  rt_model_open(const char *path, rt_model_t **out, char *err, int err_len);
+/* [main-thread] */ void rt_model_close(rt_model_t *m);
+/* [any-thread] floats in the recurrent state (L * H) */
+/* [any-thread] */ int  rt_model_state_size(const rt_model_t *m);
+/* [inference thread; the audio thread only in inline mode] one step. state_in and state_out may
+ * be the same buffer. logits receives RT_AI_VOICES * RT_AI_VOCAB floats. ONNX Runtime may
+ * allocate inside Run: see the README for why the engine runs it on its own thread. */
+/* [inference-thread] */ int rt_model_step(rt_model_t *m, int melody, int beat, const int *prev,
+                                           const float *state_in, float *state_out, float *logits);
+/* [main-thread] time `steps` calls of rt_model_step on the calling thread (random valid inputs,
+ * state carried); writes each duration in µs to us[0..steps-1] */
+/* [main-thread] */ int  rt_model_bench(rt_model_t *m, int steps, float *us);
+/* [any-thread] draw a token from n logits: temperature <= 0 = argmax, top_k <= 0 = no limit;
+ * *rng is an xorshift32 state (deterministic for a given seed) */
+/* [any-thread] */ int  rt_sample_token(const float *logits, int n, float temperature, int top_k,
+                                        uint32_t *rng);
+
 /* ---- live audio (PortAudio, C callback) ------------------------------------ */
 typedef struct rt_audio rt_audio_t;
 

@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate patch files")
     c.add_argument("patches", nargs="+", type=Path)
     c.set_defaults(func=_cmd_check)
+
+    from .accompany.commands import add_commands    # train, evaluate (the AI accompanist)
+    add_commands(sub)
     return ap
 
 

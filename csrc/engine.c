@@ -77,7 +77,8 @@ int rt_engine_create(rt_engine_t **out)
     if (rt_ring_init(&e->events, RT_EVENT_RING_SIZE, sizeof(rt_event_t)) ||
         rt_ring_init(&e->graphs_in, RT_GRAPH_RING, sizeof(rt_graph_t *)) ||
         rt_ring_init(&e->graphs_out, RT_GRAPH_RING * 2, sizeof(rt_graph_t *)) ||
-        rt_ring_init(&e->telemetry, RT_TELEMETRY_RING_SIZE, sizeof(rt_telemetry_t))) {
+        rt_ring_init(&e->telemetry, RT_TELEMETRY_RING_SIZE, sizeof(rt_telemetry_t)) ||
+        rt_ring_init(&e->notes_out, RT_NOTES_RING_SIZE, sizeof(rt_event_t))) {
         rt_engine_destroy(e);
         return RT_ERR_NOMEM;
     }
@@ -118,6 +119,7 @@ void rt_engine_destroy(rt_engine_t *e)
     rt_ring_free(&e->graphs_in);
     rt_ring_free(&e->graphs_out);
     rt_ring_free(&e->telemetry);
+    rt_ring_free(&e->notes_out);
     pthread_mutex_destroy(&e->send_lock);
     free(e);
 }
@@ -136,6 +138,7 @@ int rt_engine_activate(rt_engine_t *e, double sample_rate, int max_frames)
     if (!e->pending || !e->fade_buf[0] || !e->fade_buf[1]) { rt_engine_deactivate(e); return RT_ERR_NOMEM; }
     e->fade_len = (int)(RT_FADE_SECONDS * sample_rate);
     e->frame = 0;
+    e->transport = (rt_transport_t){ 0, 0, 120.0, 0 };
     e->active = 1;
     return RT_OK;
 }
@@ -297,6 +300,14 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
         /* every event due now, in time order; events for a graph that is committed but
          * not live yet move to the front and wait for the next block */
         while (head < e->n_pending && e->pending[head].time <= now) {
+            const rt_event_t *ev = &e->pending[head];
+            if (ev->type == RT_EV_TRANSPORT) {              /* the engine's own musical clock */
+                e->transport.playing = ev->data1 != 0;
+                if (e->transport.playing) e->transport.origin = ev->time;
+                if (ev->value > 0.0f) e->transport.tempo = ev->value;
+                head++;
+                continue;
+            }
             if (e->cur && !rt_graph_route_event(e->cur, &e->pending[head], &e->c_events_stale)) {
                 e->pending[deferred] = e->pending[head];
                 e->pending[deferred].time = start + frames;
@@ -309,6 +320,7 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
         if (n > frames - pos) n = frames - pos;
         if (head < e->n_pending && e->pending[head].time < now + n) n = (int)(e->pending[head].time - now);
 
+        e->transport.now = now;
         if (e->cur) {
             rt_graph_process(e->cur, in, pos, n, tick);
             const float *m0 = e->cur->nodes[0].out[0] + pos, *m1 = e->cur->nodes[0].out[1] + pos;
@@ -484,6 +496,14 @@ int rt_engine_stats(rt_engine_t *e, rt_stats_t *o)
     o->last_block = LD(last_block);
     o->graph_generation = (uint32_t)LD(live_generation);
     o->active_nodes = LD(live_nodes);
+    o->notes_out = LD(c_notes_out);
+    o->notes_out_dropped = LD(c_notes_out_dropped);
+    o->ai_steps = LD(node_counters.ai_steps);
+    o->ai_missed_deadlines = LD(node_counters.ai_missed_deadlines);
+    o->ai_late_notes = LD(node_counters.ai_late_notes);
+    o->transport_playing = e->transport.playing;
+    o->tempo = e->transport.tempo;
+    o->transport_origin = e->transport.origin;
 #undef LD
     return RT_OK;
 }
@@ -518,6 +538,14 @@ int rt_engine_meters(rt_engine_t *e, rt_meter_t *out, int max)
         if (atomic_load_explicit(&e->meter_seq, memory_order_relaxed) == s1) return n;
     }
     return RT_ERR_STATE;
+}
+
+int rt_engine_poll_notes(rt_engine_t *e, rt_event_t *out, int max)
+{
+    if (!e || !out || max < 0) return RT_ERR_INVALID;
+    int n = 0;
+    while (n < max && rt_ring_pop(&e->notes_out, &out[n])) n++;
+    return n;
 }
 
 int rt_engine_poll_telemetry(rt_engine_t *e, rt_telemetry_t *out, int max)

@@ -8,6 +8,11 @@
 #include "node.h"
 #include "ring.h"
 
+typedef struct rt_emit_ctx {
+    struct rt_graph *graph;
+    int node;
+} rt_emit_ctx_t;
+
 typedef struct rt_graph_node {
     const rt_node_class_t *cls;
     void  *state;
@@ -18,11 +23,15 @@ typedef struct rt_graph_node {
     int    n_inputs;
     int    inputs[RT_MAX_NODES];
     int    has_output;                  /* feeds another node */
+    int    n_event_targets;             /* controllers: nodes their note events go to */
+    int    event_targets[RT_MAX_NODES];
+    rt_emit_ctx_t emit_ctx;
     float *out[2];                      /* max_frames each */
     float *sum[2];                      /* input summing buffer */
 } rt_graph_node_t;
 
 struct rt_graph {
+    struct rt_engine *engine;
     double   sample_rate;
     int      max_frames;
     uint32_t generation;
@@ -35,6 +44,7 @@ struct rt_graph {
 };
 
 #define RT_HIST_BINS 20000              /* callback-time histogram, 1 µs bins */
+#define RT_NOTES_RING_SIZE 4096
 
 struct rt_engine {
     double sample_rate;
@@ -47,6 +57,10 @@ struct rt_engine {
     rt_ring_t graphs_in;                /* main -> audio: rt_graph_t* */
     rt_ring_t graphs_out;               /* audio -> main: retired rt_graph_t* */
     rt_ring_t telemetry;                /* audio -> main: rt_telemetry_t */
+    rt_ring_t notes_out;                /* audio -> main: rt_event_t emitted by controllers */
+    rt_transport_t transport;           /* musical clock (audio thread writes) */
+    rt_node_counters_t node_counters;   /* written by nodes on the audio thread */
+    atomic_uint_fast64_t c_notes_out, c_notes_out_dropped;
 
     /* audio-thread state */
     rt_event_t *pending;                /* sorted by time, stable */
@@ -84,5 +98,6 @@ int  rt_graph_prepare(rt_graph_t *g);   /* topo sort + first control pass [main-
 void rt_graph_process(rt_graph_t *g, const float *const *in, int pos, int n, int tick);
 int  rt_graph_route_event(rt_graph_t *g, const rt_event_t *ev, atomic_uint_fast64_t *stale);
 void rt_graph_free(rt_graph_t *g);
+void rt_graph_emit(void *ctx, const rt_event_t *ev);
 
 #endif

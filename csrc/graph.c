@@ -40,6 +40,7 @@ int rt_graph_create(rt_engine_t *e, rt_graph_t **out)
     if (!e->active) return RT_ERR_STATE;
     rt_graph_t *g = calloc(1, sizeof(*g));
     if (!g) return RT_ERR_NOMEM;
+    g->engine = e;
     g->sample_rate = e->sample_rate;
     g->max_frames = e->max_frames;
     g->generation = ++e->next_generation;
@@ -77,7 +78,10 @@ int rt_graph_add_node(rt_graph_t *g, const char *type, const char *name)
     if (!n->state || !n->out[0] || !n->out[1] || !n->sum[0] || !n->sum[1]) {
         free(n->state); n->state = NULL; node_free(n); return RT_ERR_NOMEM;
     }
-    rt_node_env_t env = { g->sample_rate, g->max_frames, 0x2545F491u ^ (uint32_t)(idx * 2654435761u) };
+    n->emit_ctx.graph = g;
+    n->emit_ctx.node = idx;
+    rt_node_env_t env = { g->sample_rate, g->max_frames, 0x2545F491u ^ (uint32_t)(idx * 2654435761u),
+                          &g->engine->transport, &g->engine->node_counters, rt_graph_emit, &n->emit_ctx };
     if (cls->init) {
         int rc = cls->init(n->state, &env, n->current);
         if (rc < 0) { free(n->state); n->state = NULL; node_free(n); return rc; }
@@ -140,6 +144,30 @@ int rt_graph_node_add_sample(rt_graph_t *g, int node, int note_lo, int note_hi, 
     return rc;
 }
 
+int rt_graph_node_configure(rt_graph_t *g, int node, const char *key, const char *value,
+                            char *err, int err_len)
+{
+    if (err && err_len > 0) err[0] = 0;
+    if (!g || node < 0 || node >= g->n_nodes) return RT_ERR_NOT_FOUND;
+    if (!key || !value) return RT_ERR_INVALID;
+    rt_graph_node_t *n = &g->nodes[node];
+    if (g->committed) return RT_ERR_STATE;
+    if (!n->cls->configure) return RT_ERR_NOT_FOUND;
+    return n->cls->configure(n->state, key, value, err, err_len);
+}
+
+int rt_graph_connect_events(rt_graph_t *g, int from, int to)
+{
+    if (!g || from < 0 || from >= g->n_nodes || to < 0 || to >= g->n_nodes) return RT_ERR_NOT_FOUND;
+    if (g->committed) return RT_ERR_STATE;
+    rt_graph_node_t *src = &g->nodes[from];
+    if (!(src->cls->flags & RT_NODE_CONTROLLER)) return RT_ERR_INVALID;
+    if (!(g->nodes[to].cls->flags & RT_NODE_RECEIVES_NOTES) || from == to) return RT_ERR_INVALID;
+    for (int i = 0; i < src->n_event_targets; i++) if (src->event_targets[i] == to) return RT_OK;
+    src->event_targets[src->n_event_targets++] = to;
+    return RT_OK;
+}
+
 int rt_graph_node_count(const rt_graph_t *g) { return g ? g->n_nodes : RT_ERR_INVALID; }
 uint32_t rt_graph_generation(const rt_graph_t *g) { return g ? g->generation : 0; }
 
@@ -148,6 +176,7 @@ int rt_graph_prepare(rt_graph_t *g)
 {
     rt_graph_node_t *master = &g->nodes[RT_MASTER];
     for (int i = 1; i < g->n_nodes; i++) {
+        if (g->nodes[i].cls->flags & RT_NODE_CONTROLLER) { g->nodes[i].has_output = 1; continue; }
         if (!g->nodes[i].has_output) {
             int dup = 0;
             for (int k = 0; k < master->n_inputs; k++) dup |= master->inputs[k] == i;
@@ -157,7 +186,11 @@ int rt_graph_prepare(rt_graph_t *g)
     }
     int indeg[RT_MAX_NODES] = {0}, queue[RT_MAX_NODES], qh = 0, qt = 0, n_order = 0;
     for (int i = 0; i < g->n_nodes; i++) indeg[i] = g->nodes[i].n_inputs;
-    for (int i = 1; i < g->n_nodes; i++) if (indeg[i] == 0) queue[qt++] = i;
+    /* controllers (no audio inputs) first: their note events reach instruments in the same chunk */
+    for (int i = 1; i < g->n_nodes; i++)
+        if (indeg[i] == 0 && (g->nodes[i].cls->flags & RT_NODE_CONTROLLER)) queue[qt++] = i;
+    for (int i = 1; i < g->n_nodes; i++)
+        if (indeg[i] == 0 && !(g->nodes[i].cls->flags & RT_NODE_CONTROLLER)) queue[qt++] = i;
     while (qh < qt) {
         int u = queue[qh++];
         g->order[n_order++] = u;
@@ -226,6 +259,28 @@ void rt_graph_process(rt_graph_t *g, const float *const *in, int pos, int n, int
         }
         cls->process(node->state, ip, op, n);
     }
+}
+
+static void deliver(rt_graph_node_t *n, const rt_event_t *ev);
+
+/* [audio-thread] a controller's note event: to its targets now, and to the notes-out ring */
+void rt_graph_emit(void *ctx, const rt_event_t *ev)
+{
+    rt_emit_ctx_t *c = ctx;
+    rt_graph_t *g = c->graph;
+    rt_graph_node_t *src = &g->nodes[c->node];
+    for (int i = 0; i < src->n_event_targets; i++) {
+        rt_graph_node_t *t = &g->nodes[src->event_targets[i]];
+        if (t->channel && ev->channel && t->channel != ev->channel) continue;
+        deliver(t, ev);
+    }
+    rt_engine_t *e = g->engine;
+    if (g != e->cur) return;                        /* a graph fading out: heard, not reported */
+    rt_event_t out = *ev;
+    out.time = e->transport.now;
+    out.node = RT_NODE_ROUTE;
+    atomic_uint_fast64_t *cnt = rt_ring_push(&e->notes_out, &out) ? &e->c_notes_out : &e->c_notes_out_dropped;
+    atomic_store_explicit(cnt, atomic_load_explicit(cnt, memory_order_relaxed) + 1, memory_order_relaxed);
 }
 
 static void deliver(rt_graph_node_t *n, const rt_event_t *ev)

@@ -15,12 +15,34 @@
 #ifndef RT_NODE_H
 #define RT_NODE_H
 
+#include <stdatomic.h>
 #include "rtcore.h"
+
+/* The engine's musical clock and shared counters, owned by the engine, read by nodes on the
+ * audio thread (written by the audio thread only, before nodes run). */
+typedef struct rt_transport {
+    int64_t now;            /* engine frame of the current control tick */
+    int64_t origin;         /* engine frame of beat 0 */
+    double  tempo;          /* BPM */
+    int     playing;
+} rt_transport_t;
+
+typedef struct rt_node_counters {
+    _Atomic uint64_t ai_steps, ai_missed_deadlines, ai_late_notes;
+} rt_node_counters_t;
+
+/* [audio-thread] deliver a note event from a controller to its event-connected nodes (now,
+ * before they process this chunk) and to the engine's notes-out ring */
+typedef void (*rt_emit_fn)(void *ctx, const rt_event_t *ev);
 
 typedef struct rt_node_env {
     double sample_rate;     /* Hz */
     int    max_frames;      /* largest chunk process() will see */
     uint32_t seed;          /* deterministic per-node seed for noise generators */
+    const rt_transport_t *transport;
+    rt_node_counters_t   *counters;
+    rt_emit_fn emit;        /* controllers only */
+    void      *emit_ctx;
 } rt_node_env_t;
 
 typedef struct rt_sample_zone {
@@ -58,6 +80,8 @@ typedef struct rt_node_class {
     void (*process_multi)(void *state, const float *const *in, int n_in, float *const *out, int n);
     /* [audio-thread] note / CC / bend / pressure / all-notes-off (may be NULL) */
     void (*event)(void *state, const rt_event_t *ev);
+    /* [main-thread] a text setting (may be NULL); err gets one line on failure */
+    int  (*configure)(void *state, const char *key, const char *value, char *err, int err_len);
     /* [main-thread] take ownership of a sample zone (may be NULL) */
     int  (*add_sample)(void *state, rt_sample_zone_t *zone);
 } rt_node_class_t;

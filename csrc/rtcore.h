@@ -79,6 +79,8 @@ typedef struct rt_param_info {
 #define RT_NODE_ENGINE_INPUT    4   /* source of the engine's audio input */
 #define RT_NODE_TAKES_SAMPLES   8   /* accepts rt_graph_node_add_sample() */
 #define RT_NODE_MULTI_INPUT    16   /* sees each input separately (mixer), in connection order */
+#define RT_NODE_CONTROLLER     32   /* runs before the audio nodes each chunk and emits note events
+                                       to the nodes it is event-connected to (the AI accompanist) */
 
 /* [any-thread] the built-in node types */
 int         rt_node_type_count(void);
@@ -98,6 +100,8 @@ int         rt_node_type_param_info(int type_index, int param, rt_param_info_t *
 #define RT_EV_PARAM          5   /* node, param, value (in the parameter's unit) */
 #define RT_EV_ALL_NOTES_OFF  6   /* releases every voice of the target node(s) */
 #define RT_EV_CHANNEL_PRESSURE 7 /* value = 0..1 */
+#define RT_EV_TRANSPORT      8   /* musical clock: data1 = 1 play / 0 stop, value = tempo (BPM,
+                                    <= 0 keeps the current one); beat 0 of bar 1 is at `time` */
 
 #define RT_TIME_NOW  ((int64_t)-1)   /* apply at the start of the next block */
 #define RT_NODE_ROUTE (-1)           /* node field: route by MIDI channel */
@@ -152,6 +156,14 @@ typedef struct rt_stats {
     int32_t  last_block;         /* frames in the last process() call */
     uint32_t graph_generation;   /* generation of the live graph (0 = none) */
     int32_t  active_nodes;
+    uint64_t notes_out;          /* note events emitted by controllers (the AI) */
+    uint64_t notes_out_dropped;  /* ... lost because the notes-out ring was full */
+    uint64_t ai_steps;           /* 16th-note steps the AI played */
+    uint64_t ai_missed_deadlines;/* steps whose prediction was not ready: the chord was held */
+    uint64_t ai_late_notes;      /* player notes after a step began, answered by a re-pick */
+    int32_t  transport_playing;
+    double   tempo;              /* BPM */
+    int64_t  transport_origin;   /* engine frame of beat 0 */
 } rt_stats_t;
 
 /* per-node meters of the live graph, measured per block */
@@ -204,6 +216,9 @@ typedef struct rt_graph  rt_graph_t;
 /* [main-thread] copy up to max meters of the live graph (index = node index; the
  * last live graph's master is at index node_count). Returns how many were copied. */
 /* [main-thread] */ int  rt_engine_meters(rt_engine_t *e, rt_meter_t *out, int max);
+/* [main-thread] drain the note events controllers emitted (absolute frame in `time`,
+ * channel 2 alto, 3 tenor, 4 bass); returns how many were copied */
+/* [main-thread] */ int  rt_engine_poll_notes(rt_engine_t *e, rt_event_t *out, int max);
 /* [main-thread] drain telemetry records; returns how many were copied */
 /* [main-thread] */ int  rt_engine_poll_telemetry(rt_engine_t *e, rt_telemetry_t *out, int max);
 /* [main-thread] free graphs the audio thread has retired; returns how many */
@@ -234,6 +249,13 @@ typedef struct rt_graph  rt_graph_t;
                                                  int root, const float *data, int64_t frames,
                                                  int channels, double sample_rate, int loop,
                                                  int64_t loop_start, int64_t loop_end);
+/* [main-thread] text settings of a node (e.g. the AI node's "model" path). On failure err gets
+ * one line. May load files, start threads: never on the audio thread. */
+/* [main-thread] */ int  rt_graph_node_configure(rt_graph_t *g, int node, const char *key,
+                                                const char *value, char *err, int err_len);
+/* [main-thread] note events emitted by controller node `from` are delivered to node `to`
+ * (which must receive notes; its channel filter applies) */
+/* [main-thread] */ int  rt_graph_connect_events(rt_graph_t *g, int from, int to);
 /* [main-thread] node count (master included) */
 /* [main-thread] */ int  rt_graph_node_count(const rt_graph_t *g);
 /* [main-thread] generation number this graph will carry when committed */

@@ -138,7 +138,7 @@ int rt_engine_activate(rt_engine_t *e, double sample_rate, int max_frames)
     if (!e->pending || !e->fade_buf[0] || !e->fade_buf[1]) { rt_engine_deactivate(e); return RT_ERR_NOMEM; }
     e->fade_len = (int)(RT_FADE_SECONDS * sample_rate);
     e->frame = 0;
-    e->transport = (rt_transport_t){ 0, 0, 120.0, 0 };
+    e->transport = (rt_transport_t){ 0, 0, 120.0, 0, 0 };
     e->active = 1;
     return RT_OK;
 }
@@ -235,6 +235,14 @@ static void drain_events(rt_engine_t *e, int64_t block_start)
     /* bounded: at most the ring's capacity per block */
     for (int k = 0; k < RT_EVENT_RING_SIZE && rt_ring_pop(&e->events, &ev); k++) {
         got++;
+        if (ev.type == RT_EV_TRANSPORT) {
+            /* the musical clock changes as soon as it is told; beat 0 may lie ahead, so
+             * controllers (the AI) can prepare the first step before it sounds */
+            e->transport.playing = ev.data1 != 0;
+            if (e->transport.playing) e->transport.origin = ev.time == RT_TIME_NOW ? block_start : ev.time;
+            if (ev.value > 0.0f) e->transport.tempo = ev.value;
+            continue;
+        }
         if (ev.time == RT_TIME_NOW) ev.time = block_start;
         else if (ev.time < block_start) { ev.time = block_start; late++; }
         if (!pending_insert(e, &ev)) dropped++;
@@ -300,14 +308,6 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
         /* every event due now, in time order; events for a graph that is committed but
          * not live yet move to the front and wait for the next block */
         while (head < e->n_pending && e->pending[head].time <= now) {
-            const rt_event_t *ev = &e->pending[head];
-            if (ev->type == RT_EV_TRANSPORT) {              /* the engine's own musical clock */
-                e->transport.playing = ev->data1 != 0;
-                if (e->transport.playing) e->transport.origin = ev->time;
-                if (ev->value > 0.0f) e->transport.tempo = ev->value;
-                head++;
-                continue;
-            }
             if (e->cur && !rt_graph_route_event(e->cur, &e->pending[head], &e->c_events_stale)) {
                 e->pending[deferred] = e->pending[head];
                 e->pending[deferred].time = start + frames;
@@ -433,13 +433,15 @@ int rt_engine_render(rt_engine_t *e, const float *in_l, const float *in_r,
     if (!e || !out_l || !out_r || frames < 0 || block < 1) return RT_ERR_INVALID;
     if (!e->active) return RT_ERR_STATE;
     if (atomic_load(&e->running)) return RT_ERR_STATE;   /* the live stream owns process() */
+    e->transport.freewheel = 1;
     for (int64_t done = 0; done < frames; done += block) {
         int n = (int)(frames - done < block ? frames - done : block);
         const float *ip[2] = { in_l ? in_l + done : NULL, in_r ? in_r + done : NULL };
         float *op[2] = { out_l + done, out_r + done };
         int rc = rt_engine_process(e, ip, op, n);
-        if (rc < 0) return rc;
+        if (rc < 0) { e->transport.freewheel = 0; return rc; }
     }
+    e->transport.freewheel = 0;
     return RT_OK;
 }
 

@@ -25,6 +25,7 @@ typedef struct rt_transport {
     int64_t origin;         /* engine frame of beat 0 */
     double  tempo;          /* BPM */
     int     playing;
+    int     freewheel;      /* offline render: no deadlines, compute synchronously */
 } rt_transport_t;
 
 typedef struct rt_node_counters {

@@ -1,0 +1,494 @@
+/*
+ * ai.c -- the AI accompanist: hears the player's melody, answers with alto, tenor and bass
+ * on the engine's 16th-note grid, through the ONNX step model (csrc/infer.c).
+ *
+ * Zero logical latency without running ONNX Runtime on the audio thread: while step t sounds,
+ * a C inference thread computes step t+1 for EVERY possible melody token (RT_AI_VOCAB
+ * candidates: rest, hold, each pitch), each sampled from the same RNG state. When step t+1
+ * begins, the audio thread picks the candidate of the note the player actually plays -- a
+ * table lookup. A note that comes a little late (within `late_window` ms) re-picks. If the
+ * table is not ready when the step begins, the previous chord is held (a musical fallback)
+ * and ai_missed_deadlines counts it. The chosen candidate is committed at the end of the
+ * late window; the thread then prepares the next step from that candidate's state.
+ *
+ * Offline (freewheel) and in `mode = inline`, the audio thread instead runs the one step it
+ * needs itself: same tokens (same state, same RNG stream), no deadline. Inline mode exists to
+ * be measured: ONNX Runtime may allocate inside Run, so live playback defaults to the thread.
+ *
+ * Threads: configure/destroy [main-thread]; control/event [audio-thread] (no malloc, no locks:
+ * a request slot and a results table handed over with acquire/release atomics, and a
+ * semaphore post to wake the worker); worker [inference-thread].
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../node.h"
+#include "dsp.h"
+
+enum { P_ENABLED, P_ALTO, P_TENOR, P_BASS, P_TEMPERATURE, P_TOP_K, P_STYLE, P_DENSITY,
+       P_TRANSPOSE, P_VELOCITY, P_SEED, P_MODE, P_LATE_WINDOW, P_COUNT };
+enum { STYLE_CHORALE, STYLE_ARPEGGIO, STYLE_BASS_PAD };
+enum { MODE_THREAD, MODE_INLINE };
+
+static const rt_param_info_t params[P_COUNT] = {
+    { "enabled", "", 0, 1, 1, RT_PARAM_BOOL, "", "the accompanist plays (0 = silent, notes released)" },
+    { "alto", "", 0, 1, 1, RT_PARAM_BOOL, "", "alto voice on/off" },
+    { "tenor", "", 0, 1, 1, RT_PARAM_BOOL, "", "tenor voice on/off" },
+    { "bass", "", 0, 1, 1, RT_PARAM_BOOL, "", "bass voice on/off" },
+    { "temperature", "", 0, 2, 0.5f, RT_PARAM_FLOAT, "", "sampling temperature: 0 = always the likeliest note" },
+    { "top_k", "", 0, RT_AI_VOCAB, 8, RT_PARAM_INT, "", "sample among the k likeliest tokens (0 = all)" },
+    { "style", "", 0, 2, 0, RT_PARAM_ENUM, "chorale|arpeggio|bass+pad",
+      "chorale: three sustained voices; arpeggio: the chord broken in 16ths; bass+pad: rhythmic bass under a held pad" },
+    { "density", "", 0, 1, 1, RT_PARAM_FLOAT, "", "arpeggio / bass+pad rhythm: 1 = 16ths, 0.5 = 8ths, 0.25 = quarters, less = halves" },
+    { "transpose", "semitones", -24, 24, 0, RT_PARAM_INT, "", "register of the AI voices" },
+    { "velocity", "", 1, 127, 80, RT_PARAM_INT, "", "MIDI velocity of the AI's notes" },
+    { "seed", "", 0, 65535, 1, RT_PARAM_INT, "", "random seed of the sampling (same seed, same playing)" },
+    { "mode", "", 0, 1, 0, RT_PARAM_ENUM, "thread|inline",
+      "thread: predicted ahead on an inference thread (default); inline: computed in the audio callback" },
+    { "late_window", "ms", 0, 100, 30, RT_PARAM_FLOAT, "", "a player's note this late into a step still changes that step's harmony" },
+};
+
+#define N_CAND RT_AI_VOCAB
+#define NV RT_AI_VOICES
+
+typedef struct {                 /* audio thread -> worker: prepare `step` */
+    int64_t step;
+    int beat, reset;
+    int melody_prev;             /* the token the model saw at step-1 (selects the state) */
+    int prev_tokens[NV];         /* what the AI played at step-1 (the model's `prev` input) */
+    float temperature;
+    int top_k;
+    uint32_t seed;
+} ai_request_t;
+
+typedef struct {
+    double sr;
+    const rt_transport_t *tr;
+    rt_node_counters_t *ctr;
+    rt_emit_fn emit;
+    void *emit_ctx;
+    float p[P_COUNT];
+
+    rt_model_t *model;
+    int S;                                   /* floats in the recurrent state */
+
+    /* ---- worker ---- */
+    pthread_t thread;
+    int thread_running;
+    sem_t wake;
+    atomic_int quit;
+    ai_request_t req;                        /* written by audio, read by worker after req_seq */
+    atomic_llong req_seq;
+    atomic_llong ready_step;                 /* the step whose candidate table is complete */
+    int cand_tok[N_CAND][NV];
+    uint32_t cand_rng[N_CAND];
+    float *cand_state;                       /* N_CAND * S, worker only */
+    float *w_state;                          /* S, worker: state before the step it prepares */
+    float *w_logits;                         /* NV * VOCAB */
+
+    /* ---- inline / freewheel path (audio thread) ---- */
+    float *i_state, *i_next, *i_logits;
+    int i_prev[NV];
+    uint32_t i_rng;
+
+    /* ---- audio thread ---- */
+    int64_t cur_step;                        /* step sounding now, -1 none */
+    int64_t step_start;                      /* frame of its first tick */
+    int committed, picked_melody, fallback, started;
+    int played[NV];                          /* tokens the AI played this step (model's view) */
+    int melody_note, melody_new;             /* the player's sounding note (-1 none), new since the step began */
+    unsigned char held[128];
+    int voice_note[NV];                      /* sounding pitch per voice (after transpose), -1 */
+    int chord[NV];                           /* current chord pitches per voice (before transpose), -1 */
+    int arp_note;                            /* arpeggio / bass+pad: the struck note, -1 */
+    int arp_channel;
+    int style, mode;
+    int64_t last_seq;
+    int64_t first_step;                      /* first step prepared after a (re)start, -1 none */
+} ai_t;
+
+/* ---- helpers ---------------------------------------------------------------- */
+static int melody_token(int note, int is_new)
+{
+    if (note < 0) return RT_AI_REST;
+    if (!is_new) return RT_AI_HOLD;
+    while (note < RT_AI_PITCH_LO) note += 12;        /* fold into the model's range */
+    while (note > RT_AI_PITCH_HI) note -= 12;
+    return RT_AI_PITCH0 + note - RT_AI_PITCH_LO;
+}
+
+static void sample_tokens(const float *logits, float temperature, int top_k, uint32_t *rng, int *out)
+{
+    for (int v = 0; v < NV; v++)
+        out[v] = rt_sample_token(logits + v * RT_AI_VOCAB, RT_AI_VOCAB, temperature, top_k, rng);
+}
+
+/* ---- worker thread ------------------------------------------------------------ */
+static void *worker_main(void *arg)
+{
+    ai_t *s = arg;
+    int64_t seen = 0;
+    while (!atomic_load_explicit(&s->quit, memory_order_acquire)) {
+        sem_wait(&s->wake);
+        int64_t seq = atomic_load_explicit(&s->req_seq, memory_order_acquire);
+        if (seq == seen) continue;
+        if (seq & 1) { sem_post(&s->wake); continue; }     /* being written: look again */
+        ai_request_t r = s->req;
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&s->req_seq, memory_order_relaxed) != seq) { sem_post(&s->wake); continue; }
+        seen = seq;
+        int prev[NV];
+        uint32_t rng;
+        if (r.reset) {
+            memset(s->w_state, 0, sizeof(float) * (size_t)s->S);
+            for (int v = 0; v < NV; v++) prev[v] = RT_AI_REST;
+            rng = r.seed ? r.seed : 1;
+        } else {
+            memcpy(s->w_state, s->cand_state + (size_t)r.melody_prev * s->S, sizeof(float) * (size_t)s->S);
+            memcpy(prev, r.prev_tokens, sizeof prev);
+            rng = s->cand_rng[r.melody_prev];
+        }
+        for (int m = 0; m < N_CAND; m++) {
+            if (atomic_load_explicit(&s->req_seq, memory_order_acquire) != seq) break;   /* superseded */
+            uint32_t crng = rng;
+            rt_model_step(s->model, m, r.beat, prev, s->w_state, s->cand_state + (size_t)m * s->S, s->w_logits);
+            sample_tokens(s->w_logits, r.temperature, r.top_k, &crng, s->cand_tok[m]);
+            s->cand_rng[m] = crng;
+        }
+        if (atomic_load_explicit(&s->req_seq, memory_order_acquire) == seq)
+            atomic_store_explicit(&s->ready_step, r.step, memory_order_release);
+    }
+    return NULL;
+}
+
+/* [audio-thread] ask the worker for `step` (lock-free: a slot + a sequence number + sem_post) */
+static void request(ai_t *s, int64_t step, int reset)
+{
+    /* a seqlock: odd while the slot is being written, so the worker never uses a torn request */
+    atomic_store_explicit(&s->req_seq, ++s->last_seq, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    s->req.step = step;
+    s->req.beat = (int)(step % RT_AI_BEATS);
+    s->req.reset = reset;
+    s->req.melody_prev = s->picked_melody < 0 ? RT_AI_REST : s->picked_melody;
+    memcpy(s->req.prev_tokens, s->played, sizeof s->played);
+    s->req.temperature = s->p[P_TEMPERATURE];
+    s->req.top_k = (int)s->p[P_TOP_K];
+    s->req.seed = (uint32_t)s->p[P_SEED] * 2654435761u + 1u;
+    atomic_store_explicit(&s->ready_step, -1, memory_order_relaxed);
+    atomic_store_explicit(&s->req_seq, ++s->last_seq, memory_order_release);
+    sem_post(&s->wake);
+}
+
+/* ---- emitting notes ----------------------------------------------------------------- */
+static void note(ai_t *s, int on, int pitch, int voice)
+{
+    rt_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = on ? RT_EV_NOTE_ON : RT_EV_NOTE_OFF;
+    ev.channel = (uint8_t)(2 + voice);               /* alto 2, tenor 3, bass 4 */
+    ev.data1 = (uint8_t)pitch;
+    ev.data2 = on ? (uint8_t)s->p[P_VELOCITY] : 0;
+    ev.node = RT_NODE_ROUTE;
+    s->emit(s->emit_ctx, &ev);
+}
+
+static void release_all(ai_t *s)
+{
+    for (int v = 0; v < NV; v++)
+        if (s->voice_note[v] >= 0) { note(s, 0, s->voice_note[v], v); s->voice_note[v] = -1; }
+    if (s->arp_note >= 0) { note(s, 0, s->arp_note, s->arp_channel); s->arp_note = -1; }
+}
+
+static int voice_on(const ai_t *s, int v) { return s->p[P_ALTO + v] >= 0.5f; }
+
+/* does this 16th sound in the arpeggio / bass patterns at this density? */
+static int gate(int64_t step, float density)
+{
+    int every = density >= 0.99f ? 1 : density >= 0.5f ? 2 : density >= 0.25f ? 4 : 8;
+    return step % every == 0;
+}
+
+/* [audio-thread] the AI's tokens for this step -> note events, in the chosen style */
+static void play_tokens(ai_t *s, const int *tok, int64_t step, int restrike)
+{
+    int tr = (int)s->p[P_TRANSPOSE];
+    for (int v = 0; v < NV; v++) {
+        if (tok[v] == RT_AI_REST) s->chord[v] = -1;
+        else if (tok[v] >= RT_AI_PITCH0) s->chord[v] = RT_AI_PITCH_LO + tok[v] - RT_AI_PITCH0;
+    }
+    for (int v = 0; v < NV; v++) {
+        int sustained = s->style == STYLE_CHORALE || (s->style == STYLE_BASS_PAD && v < 2);
+        int want = (voice_on(s, v) && sustained && s->chord[v] >= 0) ? rt_clampf(s->chord[v] + tr, 0, 127) : -1;
+        int changed = tok[v] >= RT_AI_PITCH0 || want < 0;
+        if (s->voice_note[v] >= 0 && (changed || want != s->voice_note[v])) {
+            note(s, 0, s->voice_note[v], v);
+            s->voice_note[v] = -1;
+        }
+        if (want >= 0 && s->voice_note[v] < 0) { note(s, 1, want, v); s->voice_note[v] = want; }
+    }
+    if (s->style == STYLE_CHORALE || !restrike) return;
+    /* arpeggio: bass, tenor, alto, tenor ...; bass+pad: the bass, struck on the pattern */
+    if (!gate(step, s->p[P_DENSITY])) return;
+    int v = 2;
+    if (s->style == STYLE_ARPEGGIO) {
+        static const int order[4] = { 2, 1, 0, 1 };
+        int every = s->p[P_DENSITY] >= 0.99f ? 1 : s->p[P_DENSITY] >= 0.5f ? 2 : s->p[P_DENSITY] >= 0.25f ? 4 : 8;
+        v = order[(step / every) % 4];
+        for (int k = 0; k < 4 && (s->chord[v] < 0 || !voice_on(s, v)); k++) v = order[(step / every + k + 1) % 4];
+    }
+    if (s->arp_note >= 0) { note(s, 0, s->arp_note, s->arp_channel); s->arp_note = -1; }
+    if (s->chord[v] >= 0 && voice_on(s, v)) {
+        int pitch = (int)rt_clampf(s->chord[v] + tr, 0, 127);
+        note(s, 1, pitch, v);
+        s->arp_note = pitch;
+        s->arp_channel = v;
+    }
+}
+
+/* [audio-thread] inline / freewheel: run the one step needed, from the committed state */
+static void inline_step(ai_t *s, int64_t step, int melody, int *out)
+{
+    uint32_t rng = s->i_rng;
+    rt_model_step(s->model, melody, (int)(step % RT_AI_BEATS), s->i_prev, s->i_state, s->i_next, s->i_logits);
+    sample_tokens(s->i_logits, s->p[P_TEMPERATURE], (int)s->p[P_TOP_K], &rng, out);
+    s->cand_rng[0] = rng;                        /* kept until commit */
+}
+
+static void commit(ai_t *s)
+{
+    s->committed = 1;
+    if (s->mode == MODE_INLINE || s->tr->freewheel) {
+        float *t = s->i_state; s->i_state = s->i_next; s->i_next = t;   /* the state after this step */
+        s->i_rng = s->cand_rng[0];
+        memcpy(s->i_prev, s->played, sizeof s->played);
+        return;
+    }
+    request(s, s->cur_step + 1, 0);
+}
+
+/* [audio-thread] the candidate table for the current step, if it is ready */
+static int table_ready(ai_t *s)
+{
+    return atomic_load_explicit(&s->ready_step, memory_order_acquire) == s->cur_step;
+}
+
+static void begin_step(ai_t *s, int64_t step)
+{
+    s->cur_step = step;
+    s->step_start = s->tr->now;
+    s->committed = 0;
+    int m = melody_token(s->melody_note, s->melody_new);
+    s->melody_new = 0;
+    s->picked_melody = m;
+    s->fallback = 0;
+    int tok[NV];
+    if (s->mode == MODE_INLINE || s->tr->freewheel) {
+        inline_step(s, step, m, tok);
+    } else if (table_ready(s)) {
+        memcpy(tok, s->cand_tok[m], sizeof tok);
+    } else {
+        /* late: hold the chord (the musical fallback), count it */
+        for (int v = 0; v < NV; v++) tok[v] = RT_AI_HOLD;
+        s->fallback = 1;
+        if (s->started)
+            atomic_store_explicit(&s->ctr->ai_missed_deadlines,
+                                  atomic_load_explicit(&s->ctr->ai_missed_deadlines, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+    }
+    s->started = 1;
+    memcpy(s->played, tok, sizeof tok);
+    play_tokens(s, tok, step, 1);
+    atomic_store_explicit(&s->ctr->ai_steps, atomic_load_explicit(&s->ctr->ai_steps, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* a player's note arrived after the step began, inside the late window: re-pick */
+static void late_note(ai_t *s)
+{
+    int m = melody_token(s->melody_note, 1);
+    s->melody_new = 0;
+    if (m == s->picked_melody) return;
+    int tok[NV];
+    if (s->mode == MODE_INLINE || s->tr->freewheel) inline_step(s, s->cur_step, m, tok);
+    else if (table_ready(s)) memcpy(tok, s->cand_tok[m], sizeof tok);
+    else return;
+    s->picked_melody = m;
+    s->fallback = 0;
+    memcpy(s->played, tok, sizeof tok);
+    play_tokens(s, tok, s->cur_step, 0);
+    atomic_store_explicit(&s->ctr->ai_late_notes,
+                          atomic_load_explicit(&s->ctr->ai_late_notes, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+static void reset_performance(ai_t *s)
+{
+    release_all(s);
+    s->cur_step = -1;
+    s->first_step = -1;
+    s->started = 0;
+    s->committed = 1;
+    s->picked_melody = RT_AI_REST;
+    for (int v = 0; v < NV; v++) { s->played[v] = RT_AI_REST; s->chord[v] = -1; s->i_prev[v] = RT_AI_REST; }
+    if (s->i_state) memset(s->i_state, 0, sizeof(float) * (size_t)s->S);
+    s->i_rng = (uint32_t)s->p[P_SEED] * 2654435761u + 1u;
+}
+
+/* ---- node callbacks ----------------------------------------------------------------- */
+static int ai_init(void *st, const rt_node_env_t *env, const float *p)
+{
+    ai_t *s = st;
+    s->sr = env->sample_rate;
+    s->tr = env->transport;
+    s->ctr = env->counters;
+    s->emit = env->emit;
+    s->emit_ctx = env->emit_ctx;
+    memcpy(s->p, p, sizeof s->p);
+    s->melody_note = -1;
+    s->arp_note = -1;
+    for (int v = 0; v < NV; v++) s->voice_note[v] = -1;
+    atomic_init(&s->req_seq, 0);
+    atomic_init(&s->ready_step, -1);
+    atomic_init(&s->quit, 0);
+    reset_performance(s);
+    return RT_OK;
+}
+
+static void stop_worker(ai_t *s)
+{
+    if (!s->thread_running) return;
+    atomic_store(&s->quit, 1);
+    sem_post(&s->wake);
+    pthread_join(s->thread, NULL);
+    sem_destroy(&s->wake);
+    s->thread_running = 0;
+}
+
+static void ai_destroy(void *st)
+{
+    ai_t *s = st;
+    stop_worker(s);
+    if (s->model) rt_model_close(s->model);
+    free(s->cand_state); free(s->w_state); free(s->w_logits);
+    free(s->i_state); free(s->i_next); free(s->i_logits);
+}
+
+static int ai_configure(void *st, const char *key, const char *value, char *err, int err_len)
+{
+    ai_t *s = st;
+    if (strcmp(key, "ort") == 0) return rt_ort_init(value, err, err_len);
+    if (strcmp(key, "model") != 0) {
+        if (err && err_len > 0) snprintf(err, (size_t)err_len, "unknown setting '%s' (allowed: model, ort)", key);
+        return RT_ERR_NOT_FOUND;
+    }
+    if (s->model) return RT_ERR_STATE;
+    rt_model_t *m = NULL;
+    int rc = rt_model_open(value, &m, err, err_len);
+    if (rc < 0) return rc;
+    int S = rt_model_state_size(m);
+    s->cand_state = calloc((size_t)N_CAND * (size_t)S, sizeof(float));
+    s->w_state = calloc((size_t)S, sizeof(float));
+    s->w_logits = calloc(NV * RT_AI_VOCAB, sizeof(float));
+    s->i_state = calloc((size_t)S, sizeof(float));
+    s->i_next = calloc((size_t)S, sizeof(float));
+    s->i_logits = calloc(NV * RT_AI_VOCAB, sizeof(float));
+    if (!s->cand_state || !s->w_state || !s->w_logits || !s->i_state || !s->i_next || !s->i_logits) {
+        rt_model_close(m);
+        return RT_ERR_NOMEM;
+    }
+    s->model = m;
+    s->S = S;
+    if (sem_init(&s->wake, 0, 0) != 0 || pthread_create(&s->thread, NULL, worker_main, s) != 0) {
+        if (err && err_len > 0) snprintf(err, (size_t)err_len, "%s: cannot start the inference thread", value);
+        return RT_ERR_NOMEM;
+    }
+    s->thread_running = 1;
+    return RT_OK;
+}
+
+static void ai_event(void *st, const rt_event_t *ev)
+{
+    ai_t *s = st;
+    int n = ev->data1 & 127;
+    switch (ev->type) {
+    case RT_EV_NOTE_ON:
+        if (ev->data2 > 0) { s->held[n] = 1; s->melody_note = n; s->melody_new = 1; break; }
+        /* fall through: velocity 0 is a note-off */
+    case RT_EV_NOTE_OFF:
+        s->held[n] = 0;
+        if (n == s->melody_note) {
+            s->melody_note = -1;
+            for (int k = 127; k >= 0; k--) if (s->held[k]) { s->melody_note = k; s->melody_new = 1; break; }
+        }
+        break;
+    case RT_EV_CC:
+        if (ev->data1 == 120 || ev->data1 == 123) { memset(s->held, 0, sizeof s->held); s->melody_note = -1; }
+        break;
+    case RT_EV_ALL_NOTES_OFF:
+        memset(s->held, 0, sizeof s->held);
+        s->melody_note = -1;
+        break;
+    default: break;
+    }
+}
+
+static void ai_control(void *st, const float *p, int frames)
+{
+    ai_t *s = st;
+    int style = (int)p[P_STYLE], mode = (int)p[P_MODE];
+    int restart = frames == 0 || style != s->style || mode != s->mode
+               || (p[P_SEED] != s->p[P_SEED]) || ((p[P_ENABLED] >= 0.5f) != (s->p[P_ENABLED] >= 0.5f));
+    memcpy(s->p, p, sizeof s->p);
+    if (restart) {
+        s->style = style;
+        s->mode = mode;
+        if (frames > 0) reset_performance(s);
+    }
+    if (!s->model || frames == 0) return;
+    const rt_transport_t *tr = s->tr;
+    if (!tr->playing || p[P_ENABLED] < 0.5f) {
+        if (s->cur_step >= 0 || s->arp_note >= 0) reset_performance(s);
+        return;
+    }
+    double step_frames = s->sr * 60.0 / (tr->tempo * 4.0);
+    int64_t pos = tr->now - tr->origin;
+    int threaded = s->mode == MODE_THREAD && !tr->freewheel;
+    if (pos < 0) {                                   /* beat 0 lies ahead: prepare step 0 */
+        if (threaded && s->first_step < 0) { request(s, 0, 1); s->first_step = 0; }
+        return;
+    }
+    int64_t step = (int64_t)floor((double)pos / step_frames);
+    if (step == s->cur_step) {
+        if (!s->committed) {
+            if (s->melody_new) late_note(s);
+            if ((double)(tr->now - s->step_start) >= p[P_LATE_WINDOW] * 0.001 * s->sr) commit(s);
+        }
+        return;
+    }
+    if (s->cur_step >= 0) {
+        if (!s->committed) commit(s);
+    } else if (threaded) {
+        /* not started: the first step we can be ready for is the next one */
+        if (s->first_step < 0) { request(s, step + 1, 1); s->first_step = step + 1; }
+        if (step < s->first_step) return;
+    }
+    begin_step(s, step);
+}
+
+static void ai_process(void *st, const float *const *in, float *const *out, int n)
+{
+    (void)st; (void)in;
+    for (int i = 0; i < n; i++) out[0][i] = out[1][i] = 0.0f;   /* a controller makes no sound */
+}
+
+const rt_node_class_t rt_node_ai = {
+    .name = "ai", .doc = "AI accompanist: alto, tenor and bass answering the melody it hears (ONNX model)",
+    .flags = RT_NODE_RECEIVES_NOTES | RT_NODE_CONTROLLER, .params = params, .n_params = P_COUNT,
+    .state_size = sizeof(ai_t), .init = ai_init, .destroy = ai_destroy, .control = ai_control,
+    .process = ai_process, .event = ai_event, .configure = ai_configure,
+};

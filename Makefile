@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := portaudio19-dev libportaudio2 jackd2 libjack-jackd2-dev gcc m
                    python3-dev python3-venv python3-pip
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system build bench clean
+.PHONY: demo test install system ort-header build bench clean
 
 demo: install
 	@mkdir -p $(OUT)
@@ -38,11 +38,20 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-install: system $(BIN)/python
+# ONNX Runtime's C header (csrc/infer.c): no PyPI wheel ships it, so fetch Debian trixie's
+# libonnxruntime-dev with apt-get download under a scratch apt configuration (the system's apt
+# configuration is not touched) and unpack only the headers into build/ort/include.
+ORT_HEADER := onnxruntime_c_api.h
+ort-header:
+	@if [ -f build/ort/include/$(ORT_HEADER) ] || [ -f /usr/include/onnxruntime/$(ORT_HEADER) ] || \
+	    { [ -n "$$RTCORE_ORT_INCLUDE" ] && [ -f "$$RTCORE_ORT_INCLUDE/$(ORT_HEADER)" ]; }; then :; else \
+	  $(SUDO) sh tools/fetch_ort_header.sh "$(CURDIR)/build/ort/include"; fi
+
+install: system ort-header $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 
 # rebuild the C core in place after editing csrc/ (pip install -e does it too)
-build: $(BIN)/python
+build: ort-header $(BIN)/python
 	$(BIN)/python pymodule/build_rtcore.py
 
 bench: install

@@ -283,6 +283,32 @@ typedef struct rt_graph  rt_graph_t;
 #define RT_AI_VOICES     3
 #define RT_AI_BEATS     16
 
+/* ---- AI inference: ONNX Runtime's C API, dlopen'ed from the onnxruntime wheel -------- */
+typedef struct rt_model rt_model_t;
+
+/* [main-thread] load libonnxruntime (full path, e.g. .../onnxruntime/capi/libonnxruntime.so.1.x)
+ * once per process; later calls with any path return RT_OK. err gets one line on failure. */
+/* [main-thread] */ int  rt_ort_init(const char *library_path, char *err, int err_len);
+/* [main-thread] open a step model: checks input/output names, types and shapes against the
+ * contract above, creates a session (1 intra-op thread, sequential, no spinning), preallocates
+ * and binds every tensor, runs warm-up steps. err gets one line naming the file on failure. */
+/* [main-thread] */ int  rt_model_open(const char *path, rt_model_t **out, char *err, int err_len);
+/* [main-thread] */ void rt_model_close(rt_model_t *m);
+/* [any-thread] floats in the recurrent state (L * H) */
+/* [any-thread] */ int  rt_model_state_size(const rt_model_t *m);
+/* [inference thread; the audio thread only in inline mode] one step. state_in and state_out may
+ * be the same buffer. logits receives RT_AI_VOICES * RT_AI_VOCAB floats. ONNX Runtime may
+ * allocate inside Run: see the README for why the engine runs it on its own thread. */
+/* [inference-thread] */ int rt_model_step(rt_model_t *m, int melody, int beat, const int *prev,
+                                           const float *state_in, float *state_out, float *logits);
+/* [main-thread] time `steps` calls of rt_model_step on the calling thread (random valid inputs,
+ * state carried); writes each duration in µs to us[0..steps-1] */
+/* [main-thread] */ int  rt_model_bench(rt_model_t *m, int steps, float *us);
+/* [any-thread] draw a token from n logits: temperature <= 0 = argmax, top_k <= 0 = no limit;
+ * *rng is an xorshift32 state (deterministic for a given seed) */
+/* [any-thread] */ int  rt_sample_token(const float *logits, int n, float temperature, int top_k,
+                                        uint32_t *rng);
+
 /* ---- live audio (PortAudio, C callback) ------------------------------------ */
 typedef struct rt_audio rt_audio_t;
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from cffi import FFI
@@ -40,6 +42,33 @@ def header_cdef(header: Path) -> str:
     return "\n".join(out)
 
 
+ORT_HEADER = "onnxruntime_c_api.h"
+
+
+def ort_include_dir() -> Path:
+    """Folder holding ONNX Runtime's C header (csrc/infer.c needs it; no PyPI wheel ships it).
+
+    Looks in $RTCORE_ORT_INCLUDE, <source tree>/build/ort/include, /usr/include/onnxruntime; if
+    none has it, runs tools/fetch_ort_header.sh once (Debian trixie's libonnxruntime-dev, via
+    apt-get download under a scratch apt configuration) and looks again.
+    """
+    local = ROOT / "build" / "ort" / "include"
+    env = os.environ.get("RTCORE_ORT_INCLUDE")
+    candidates = ([Path(env)] if env else []) + [local, Path("/usr/include/onnxruntime")]
+    for d in candidates:
+        if (d / ORT_HEADER).is_file():
+            return d
+    script = ROOT / "tools" / "fetch_ort_header.sh"
+    if script.is_file():
+        print(f"rtcore: {ORT_HEADER} not found; running {script}", file=sys.stderr)
+        subprocess.run(["sh", str(script), str(local)], check=False)
+        if (local / ORT_HEADER).is_file():
+            return local
+    sys.exit(f"rtcore build: {ORT_HEADER} not found (looked in "
+             f"{', '.join(str(d) for d in candidates)}); run 'make ort-header' (or, as root, "
+             f"tools/fetch_ort_header.sh) or set RTCORE_ORT_INCLUDE to a folder that has it")
+
+
 def c_sources() -> list[str]:
     files = sorted(CSRC.glob("*.c")) + sorted((CSRC / "nodes").glob("*.c"))
     return [os.path.relpath(f, ROOT) for f in files]
@@ -51,8 +80,8 @@ ffibuilder.set_source(
     "rtcore._rtcore",
     '#include "rtcore.h"',
     sources=c_sources(),
-    include_dirs=[str(CSRC)],
-    libraries=["portaudio", "m", "pthread"],
+    include_dirs=[str(CSRC), str(ort_include_dir())],
+    libraries=["portaudio", "m", "pthread", "dl"],
     extra_compile_args=["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter",
                         "-fno-math-errno", "-fopenmp-simd", "-fvisibility=hidden"],
 )

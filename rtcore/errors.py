@@ -62,6 +62,15 @@ class MediaFileError(RtCoreError, ValueError):
     """A MIDI or audio file could not be read (not that format, or damaged)."""
 
 
+class ModelError(RtCoreError, ValueError):
+    """An AI step model (.onnx) is unusable: not ONNX, or not the step contract in rtcore.h.
+    Also raised when ONNX Runtime itself cannot be loaded. The message names the file."""
+
+
+class ModelNotFoundError(ModelError, FileNotFoundError):
+    """The model file (or the ONNX Runtime library) does not exist."""
+
+
 _BY_CODE: dict[int, type[RtCoreError]] = {
     cls.code: cls
     for cls in (OutOfMemoryError, InvalidArgumentError, EngineStateError, QueueFullError,
@@ -69,19 +78,24 @@ _BY_CODE: dict[int, type[RtCoreError]] = {
 }
 
 
-def check(code: int, what: str) -> int:
+def check(code: int, what: str, *, detail: str = "",
+          classes: dict[int, type[RtCoreError]] | None = None) -> int:
     """Return ``code`` if it is >= 0, else raise the matching :class:`RtCoreError`.
 
-    ``what`` says what was being done, e.g. ``"add node 'pad' (synth)"``.
+    ``what`` says what was being done, e.g. ``"add node 'pad' (synth)"``. ``detail``: a one-line
+    message from the C side that already says everything (it replaces ``what: <error text>``).
+    ``classes`` maps codes to more specific exception classes (e.g. :class:`ModelError`).
     """
     if code >= 0:
         return code
     from ._native import ffi, lib
 
+    cls = (classes or {}).get(code) or _BY_CODE.get(code, RtCoreError)
+    if detail:
+        raise cls(detail, code)
     text = ffi.string(lib.rt_strerror(code)).decode()
     if code == lib.RT_ERR_DEVICE:
         detail = ffi.string(lib.rt_audio_last_error()).decode()
         if detail:
             text = f"{text}: {detail}"
-    cls = _BY_CODE.get(code, RtCoreError)
     raise cls(f"{what}: {text}", code)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "csrc"
+sys.path.insert(0, str(ROOT / "pymodule"))
+from build_rtcore import ort_include_dir  # noqa: E402  (csrc/infer.c needs ONNX Runtime's header)
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to build the C harness")
@@ -19,8 +22,9 @@ def test_process_never_allocates(tmp_path):
     exe = tmp_path / "alloc_check"
     wraps = ",".join(f"--wrap={f}" for f in ("malloc", "calloc", "realloc", "free",
                                              "posix_memalign", "aligned_alloc"))
-    cmd = ["gcc", "-O2", "-std=gnu11", "-fopenmp-simd", "-I", str(CSRC), str(ROOT / "tests/c/alloc_check.c"),
-           *map(str, sources), f"-Wl,{wraps}", "-lportaudio", "-lm", "-lpthread", "-o", str(exe)]
+    cmd = ["gcc", "-O2", "-std=gnu11", "-fopenmp-simd", "-I", str(CSRC), "-I", str(ort_include_dir()),
+           str(ROOT / "tests/c/alloc_check.c"), *map(str, sources), f"-Wl,{wraps}", "-lportaudio", "-lm",
+           "-lpthread", "-ldl", "-o", str(exe)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)
     print(run.stdout, run.stderr)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from .params import node_types
 
-ROLE = [("Instruments (play notes)", lambda t: t.is_instrument),
+ROLE = [("The AI accompanist (hears notes, plays notes on other nodes)", lambda t: t.is_controller),
+        ("Instruments (play notes)", lambda t: t.is_instrument and not t.is_controller),
         ("Effects and utilities (take audio)", lambda t: t.takes_audio and not t.is_instrument),
         ("Sources", lambda t: not t.takes_audio and not t.is_instrument)]
 

@@ -87,6 +87,11 @@ class NodeType:
         return bool(self.flags & lib.RT_NODE_RECEIVES_NOTES)
 
     @property
+    def is_controller(self) -> bool:
+        """Emits note events to other nodes (the AI accompanist)."""
+        return bool(self.flags & lib.RT_NODE_CONTROLLER)
+
+    @property
     def takes_audio(self) -> bool:
         return bool(self.flags & (lib.RT_NODE_TAKES_AUDIO | lib.RT_NODE_MULTI_INPUT))
 

@@ -418,7 +418,7 @@ static void ai_event(void *st, const rt_event_t *ev)
     switch (ev->type) {
     case RT_EV_NOTE_ON:
         if (ev->data2 > 0) { s->held[n] = 1; s->melody_note = n; s->melody_new = 1; break; }
-        /* fall through: velocity 0 is a note-off */
+        __attribute__((fallthrough));     /* velocity 0 is a note-off */
     case RT_EV_NOTE_OFF:
         s->held[n] = 0;
         if (n == s->melody_note) {

@@ -5,6 +5,8 @@
 extern const rt_node_class_t rt_node_limiter, rt_node_gain, rt_node_input, rt_node_tone;
 /* instruments */
 extern const rt_node_class_t rt_node_synth, rt_node_bass, rt_node_drums, rt_node_sampler;
+/* controllers */
+extern const rt_node_class_t rt_node_ai;
 /* effects */
 extern const rt_node_class_t rt_node_eq, rt_node_compressor, rt_node_delay, rt_node_reverb,
     rt_node_pan, rt_node_mixer;
@@ -12,6 +14,7 @@ extern const rt_node_class_t rt_node_eq, rt_node_compressor, rt_node_delay, rt_n
 const rt_node_class_t *const rt_node_classes[] = {
     &rt_node_limiter, &rt_node_gain, &rt_node_input, &rt_node_tone,
     &rt_node_synth, &rt_node_bass, &rt_node_drums, &rt_node_sampler,
+    &rt_node_ai,
     &rt_node_eq, &rt_node_compressor, &rt_node_delay, &rt_node_reverb, &rt_node_pan, &rt_node_mixer,
 };
 const int rt_node_class_count = (int)(sizeof rt_node_classes / sizeof rt_node_classes[0]);

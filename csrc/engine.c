@@ -83,6 +83,7 @@ int rt_engine_create(rt_engine_t **out)
         return RT_ERR_NOMEM;
     }
     pthread_mutex_init(&e->send_lock, NULL);
+    e->render_freewheel = 1;
     *out = e;
     return RT_OK;
 }
@@ -144,6 +145,14 @@ int rt_engine_activate(rt_engine_t *e, double sample_rate, int max_frames)
 }
 
 /* ---- producers --------------------------------------------------------------- */
+int rt_engine_set_freewheel(rt_engine_t *e, int on)
+{
+    if (!e) return RT_ERR_INVALID;
+    if (atomic_load(&e->running)) return RT_ERR_STATE;
+    e->render_freewheel = on ? 1 : 0;
+    return RT_OK;
+}
+
 int rt_engine_send(rt_engine_t *e, const rt_event_t *ev)
 {
     return rt_engine_send_many(e, ev, 1) == 1 ? RT_OK : (e && ev ? RT_ERR_FULL : RT_ERR_INVALID);
@@ -433,7 +442,7 @@ int rt_engine_render(rt_engine_t *e, const float *in_l, const float *in_r,
     if (!e || !out_l || !out_r || frames < 0 || block < 1) return RT_ERR_INVALID;
     if (!e->active) return RT_ERR_STATE;
     if (atomic_load(&e->running)) return RT_ERR_STATE;   /* the live stream owns process() */
-    e->transport.freewheel = 1;
+    e->transport.freewheel = e->render_freewheel;
     for (int64_t done = 0; done < frames; done += block) {
         int n = (int)(frames - done < block ? frames - done : block);
         const float *ip[2] = { in_l ? in_l + done : NULL, in_r ? in_r + done : NULL };

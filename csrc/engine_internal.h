@@ -59,6 +59,7 @@ struct rt_engine {
     rt_ring_t telemetry;                /* audio -> main: rt_telemetry_t */
     rt_ring_t notes_out;                /* audio -> main: rt_event_t emitted by controllers */
     rt_transport_t transport;           /* musical clock (audio thread writes) */
+    int     render_freewheel;           /* what rt_engine_render sets transport.freewheel to */
     rt_node_counters_t node_counters;   /* written by nodes on the audio thread */
     atomic_uint_fast64_t c_notes_out, c_notes_out_dropped;
 

@@ -197,6 +197,11 @@ typedef struct rt_graph  rt_graph_t;
 /* [main-thread] */ int  rt_engine_render(rt_engine_t *e, const float *in_l, const float *in_r,
                                            float *out_l, float *out_r, int64_t frames, int block);
 
+/* [main-thread] offline renders freewheel by default (1): controllers compute synchronously, no
+ * deadlines, deterministic. 0 makes render() behave like a live stream (the AI's inference
+ * thread and its deadlines apply): for tests and measurements paced in real time. */
+/* [main-thread] */ int  rt_engine_set_freewheel(rt_engine_t *e, int on);
+
 /* [any-thread] queue an event for the audio thread. RT_ERR_FULL when the ring
  * is full (counted in events_dropped). */
 /* [any-thread] */ int  rt_engine_send(rt_engine_t *e, const rt_event_t *ev);

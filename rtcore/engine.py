@@ -62,6 +62,11 @@ class Event:
         return Event(lib.RT_EV_PARAM, time, node=node, param=param, value=value)  # type: ignore[arg-type]
 
     @staticmethod
+    def transport(play: bool = True, tempo: float = 0.0, time: int | None = None) -> "Event":
+        """Start (beat 0 at ``time``) or stop the musical clock; ``tempo`` in BPM (0 = keep)."""
+        return Event(lib.RT_EV_TRANSPORT, time, 0, 1 if play else 0, value=float(tempo))
+
+    @staticmethod
     def all_notes_off(channel: int = 0, time: int | None = None, node: str | None = None) -> "Event":
         return Event(lib.RT_EV_ALL_NOTES_OFF, time, channel, node=node)
 
@@ -93,6 +98,14 @@ class Stats:
     last_block: int
     graph_generation: int
     active_nodes: int
+    notes_out: int
+    notes_out_dropped: int
+    ai_steps: int
+    ai_missed_deadlines: int
+    ai_late_notes: int
+    transport_playing: int
+    tempo: float
+    transport_origin: int
 
     def pct(self, us: float) -> float:
         return 100.0 * us / self.period_us if self.period_us > 0 else 0.0
@@ -117,6 +130,9 @@ class Stats:
             f"callback time  p50 {self.cb_p50_us:.0f} µs ({self.p50_pct:.1f} %)  "
             f"p99 {self.cb_p99_us:.0f} µs ({self.p99_pct:.1f} %)  "
             f"max {self.cb_max_us:.0f} µs ({self.max_pct:.1f} %)  of a {self.period_us:.0f} µs period"
+            + (f"\nAI: {self.ai_steps} steps, {self.ai_missed_deadlines} missed deadlines (chord held), "
+               f"{self.ai_late_notes} late notes re-harmonized, {self.notes_out} notes played"
+               if self.ai_steps else "")
         )
 
 
@@ -145,6 +161,7 @@ class Engine:
         self._generation = 0
         self._nodes: dict[str, tuple[int, NodeType]] = {}
         self.spec: GraphSpec | None = None
+        self.warnings: list[str] = []
 
     # ---- lifecycle -------------------------------------------------------------------
     def close(self) -> None:
@@ -168,10 +185,13 @@ class Engine:
         return self._h
 
     # ---- graphs ------------------------------------------------------------------------
-    def load(self, spec: GraphSpec, timeout: float = 2.0) -> None:
+    def load(self, spec: GraphSpec, timeout: float = 2.0, ai_errors: str = "raise") -> None:
         """Build ``spec`` off the audio thread and hand it over; the audio thread swaps it in
         at the next block boundary with a 10 ms crossfade. On any error the running graph
-        keeps playing and the error is raised."""
+        keeps playing and the error is raised.
+
+        ``ai_errors="warn"``: an AI node whose model cannot be loaded stays silent and the rest
+        of the patch plays; the one-line reason is appended to ``self.warnings``."""
         types = node_types()
         with self._graph_lock:
             gp = ffi.new("rt_graph_t **")
@@ -194,6 +214,8 @@ class Engine:
                         p = nt.param(pname)
                         check(lib.rt_graph_set_param(g, idx, p.index, float(value)),
                               f"node '{n.name}' {pname} = {value}")
+                    for key, value in n.config.items():
+                        self._configure(g, idx, n, key, value, ai_errors)
                     for z in n.samples:
                         data = np.ascontiguousarray(z.data, dtype=np.float32)
                         if data.ndim == 1:
@@ -204,6 +226,8 @@ class Engine:
                             f"node '{n.name}' sample {z.source or ''}")
                 for a, b in spec.connections:
                     check(lib.rt_graph_connect(g, index[a][0], index[b][0]), f"connect {a} -> {b}")
+                for a, b in spec.event_connections:
+                    check(lib.rt_graph_connect_events(g, index[a][0], index[b][0]), f"send notes {a} -> {b}")
                 generation = lib.rt_graph_generation(g)
                 deadline = _time.monotonic() + timeout
                 while True:
@@ -218,6 +242,33 @@ class Engine:
             self._nodes = index
             self._generation = generation
             self.spec = spec
+
+    def _configure(self, g, idx: int, n, key: str, value: str, ai_errors: str) -> None:
+        from .errors import ModelError
+        err = ffi.new("char[512]")
+        if key == "model":             # the AI needs ONNX Runtime's C library first
+            from .accompany.infer import ort_library_path
+            try:
+                lib_path = str(ort_library_path())
+            except ModelError as exc:
+                return self._ai_problem(str(exc), ai_errors)
+            rc = lib.rt_graph_node_configure(g, idx, b"ort", lib_path.encode(), err, 512)
+            if rc < 0:
+                return self._ai_problem(ffi.string(err).decode() or f"{lib_path}: cannot load ONNX Runtime",
+                                        ai_errors)
+        rc = lib.rt_graph_node_configure(g, idx, key.encode(), str(value).encode(), err, 512)
+        if rc < 0:
+            text = ffi.string(err).decode() or f"node '{n.name}': {key} = {value!r}"
+            if key == "model":
+                return self._ai_problem(text, ai_errors)
+            check(rc, text)
+
+    def _ai_problem(self, text: str, ai_errors: str) -> None:
+        from .errors import ModelError
+        if ai_errors == "warn":
+            self.warnings.append(f"{text}; playing without the AI")
+            return None
+        raise ModelError(text)
 
     def node_names(self) -> list[str]:
         return list(self._nodes)
@@ -359,6 +410,12 @@ class Engine:
                 progress(pos)
         return out
 
+    def set_freewheel(self, on: bool) -> None:
+        """Offline renders freewheel (True, the default): the AI computes each step when it is
+        needed, deterministic, as fast as the CPU goes. False: render() behaves like the live
+        stream (the AI's inference thread and its deadlines apply) -- pace it in real time."""
+        check(lib.rt_engine_set_freewheel(self.handle, 1 if on else 0), "set freewheel")
+
     # ---- live audio ------------------------------------------------------------------------
     def open_audio(self, device: int | None = None, block: int = 128, input_channels: int = 0,
                    output_channels: int = 2, latency: float | None = None,
@@ -432,6 +489,17 @@ class Engine:
         by_index = {idx: name for name, (idx, _) in self._nodes.items()}
         return {by_index.get(i, str(i)): (m[i].peak[0], m[i].peak[1], m[i].rms[0], m[i].rms[1])
                 for i in range(n)}
+
+    def poll_notes(self, max_records: int = 4096) -> list[tuple[int, int, int, int, int]]:
+        """Drain the notes the AI (controllers) played: (engine frame, RT_EV_NOTE_ON/OFF,
+        channel 2 alto / 3 tenor / 4 bass, note, velocity)."""
+        buf = ffi.new("rt_event_t[]", max_records)
+        out = []
+        while True:
+            n = check(lib.rt_engine_poll_notes(self.handle, buf, max_records), "poll notes")
+            out += [(buf[i].time, buf[i].type, buf[i].channel, buf[i].data1, buf[i].data2) for i in range(n)]
+            if n < max_records:
+                return out
 
     def telemetry(self, max_records: int = 256) -> list[tuple[int, int, int, float]]:
         """Drain telemetry records: (frame, RT_TM_* type, a, value)."""

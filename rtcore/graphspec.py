@@ -34,16 +34,19 @@ class NodeSpec:
     params: dict[str, float] = field(default_factory=dict)
     channel: int = 0
     samples: list[SampleZone] = field(default_factory=list)
+    config: dict[str, str] = field(default_factory=dict)   # text settings, e.g. the AI's "model"
 
 
 @dataclass
 class GraphSpec:
     """Nodes in declaration order and connections ``(from_name, to_name)``. Nodes that feed
-    nothing are summed into the master limiter (named ``master``)."""
+    nothing are summed into the master limiter (named ``master``). ``event_connections``:
+    a controller (the AI) sends its notes to these instruments."""
 
     nodes: list[NodeSpec] = field(default_factory=list)
     connections: list[tuple[str, str]] = field(default_factory=list)
     master: dict[str, float] = field(default_factory=dict)
+    event_connections: list[tuple[str, str]] = field(default_factory=list)  # AI node -> instrument
 
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:

@@ -32,6 +32,7 @@ ENGINE_KEYS = {
 }
 TOP_LEVEL = ("engine", "node", "connect", "midi")
 NODE_KEYS = ("name", "type", "channel", "sample")
+AI_KEYS = ("model", "to")
 SAMPLE_KEYS = ("file", "note", "notes", "root", "loop", "loop_start", "loop_end")
 CC_KEYS = ("cc", "channel", "to", "min", "max", "curve")
 CURVES = ("lin", "exp", "log")
@@ -179,8 +180,22 @@ def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None)
     if not graph.nodes:
         raise ctx.fail("[[node]]", "the patch has no nodes: add at least one [[node]] with a name and a type")
 
-    # ---- [[connect]]
+    # ---- the AI's notes go to instruments (key 'to' of an ai node)
     names = [n.name for n in graph.nodes]
+    for n in graph.nodes:
+        targets = n.config.pop("to", None)
+        if targets is None:
+            continue
+        for tname in targets.split(","):
+            t = f"[[node]] '{n.name}'"
+            if tname not in names:
+                raise ctx.fail(t, f"key 'to' = '{tname}' is not a node{_suggest(tname, names)} (nodes: {_allowed(names)})")
+            tt = types[graph.node(tname).type]
+            if not tt.is_instrument or tt.is_controller:
+                raise ctx.fail(t, f"key 'to' = '{tname}': a {tt.name} cannot play notes (choose an instrument)")
+            graph.event_connections.append((n.name, tname))
+
+    # ---- [[connect]]
     conns_raw = doc.get("connect", [])
     if not isinstance(conns_raw, list):
         raise ctx.fail("[[connect]]", "connections are written as [[connect]] tables with from/to")
@@ -268,6 +283,9 @@ def _parse_node(ctx: _Ctx, i: int, raw: Any, types: dict[str, NodeType], graph: 
                 raise ctx.fail(t, f"key 'channel': a {typ} receives no notes (only instruments have a channel)")
             spec.channel = int(_number(ctx, t, key, value, 0, 16, True, " (0 = omni)"))
             continue
+        if key in AI_KEYS and nt.is_controller:
+            _parse_ai_key(ctx, t, key, value, spec, patch)
+            continue
         if key == "sample":
             if not nt.takes_samples:
                 raise ctx.fail(t, f"key 'sample': a {typ} plays no samples (use type = \"sampler\")")
@@ -282,6 +300,8 @@ def _parse_node(ctx: _Ctx, i: int, raw: Any, types: dict[str, NodeType], graph: 
             allowed = nt.param_names() + [k for k in NODE_KEYS if k not in ("name", "type")
                                           and (k != "channel" or nt.is_instrument)
                                           and (k != "sample" or nt.takes_samples)]
+            if nt.is_controller:
+                allowed += list(AI_KEYS)
             raise ctx.fail(t, f"unknown key '{key}': not a {typ} parameter{_suggest(key, allowed)} "
                               f"(allowed: {_allowed(allowed)})") from None
         try:
@@ -290,7 +310,24 @@ def _parse_node(ctx: _Ctx, i: int, raw: Any, types: dict[str, NodeType], graph: 
             raise ctx.fail(t, f"key '{key}' {exc}") from None
     if nt.takes_samples and not spec.samples:
         raise ctx.fail(t, "a sampler needs at least one [[node.sample]] with a file")
+    if nt.is_controller and "model" not in spec.config:
+        raise ctx.fail(t, "missing key 'model' (the step model, e.g. model = \"../models/chorale.onnx\")")
     return spec
+
+
+def _parse_ai_key(ctx: _Ctx, t: str, key: str, value: Any, spec: NodeSpec, patch: Patch) -> None:
+    if key == "model":
+        if not isinstance(value, str) or not value:
+            raise ctx.fail(t, "key 'model' must be a path to an .onnx step model")
+        file = (patch.path.parent / value).resolve() if not Path(value).is_absolute() else Path(value)
+        if not file.is_file():
+            raise ctx.fail(t, f"key 'model': {file} does not exist (train one with `rtcore train`)")
+        spec.config["model"] = str(file)
+    else:   # to: the instrument(s) that play the AI's notes; checked once every node is known
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names):
+            raise ctx.fail(t, "key 'to' must be a node name or a list of node names (instruments)")
+        spec.config["to"] = ",".join(names)
 
 
 def _parse_sample(ctx: _Ctx, t: str, raw: Any, patch: Patch) -> SampleZone:

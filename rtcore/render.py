@@ -39,7 +39,8 @@ def render_patch(patch: Patch, midi: str | Path | None = None, input_wav: str | 
     patch's ``tail`` (seconds). ``block``: host block in frames (default: the patch's).
     ``progress``: None = a bar when the render is longer than a few seconds."""
     sr = patch.sample_rate
-    events: list[Event] = list(extra_events or [])
+    # the musical clock starts with the render: beat 0 at frame 0, at the patch's tempo
+    events: list[Event] = [Event.transport(True, patch.tempo, 0)] + list(extra_events or [])
     end = 0
     if midi is not None:
         midi_events, last = read_midi(midi, sr)

@@ -60,6 +60,7 @@ typedef struct {                 /* audio thread -> worker: prepare `step` */
     int64_t step;
     int beat, reset;
     int melody_prev;             /* the token the model saw at step-1 (selects the state) */
+    int melody_note;             /* the player's sounding note (orders the candidates), -1 none */
     int prev_tokens[NV];         /* what the AI played at step-1 (the model's `prev` input) */
     float temperature;
     int top_k;
@@ -84,7 +85,7 @@ typedef struct {
     atomic_int quit;
     ai_request_t req;                        /* written by audio, read by worker after req_seq */
     atomic_llong req_seq;
-    atomic_llong ready_step;                 /* the step whose candidate table is complete */
+    atomic_llong cand_step[N_CAND];          /* the step each candidate row is valid for */
     int cand_tok[N_CAND][NV];
     uint32_t cand_rng[N_CAND];
     float *cand_state;                       /* N_CAND * S, worker only */
@@ -153,15 +154,25 @@ static void *worker_main(void *arg)
             memcpy(prev, r.prev_tokens, sizeof prev);
             rng = s->cand_rng[r.melody_prev];
         }
-        for (int m = 0; m < N_CAND; m++) {
+        /* likeliest first: the melody holds, rests, or moves to a near pitch. Each row is usable
+         * on its own as soon as it is written, so a slow model still answers most steps. */
+        int order[N_CAND], k = 0, centre = r.melody_note >= 0 ? r.melody_note : 67;
+        order[k++] = RT_AI_HOLD;
+        order[k++] = RT_AI_REST;
+        for (int d = 0; k < N_CAND && d <= RT_AI_PITCH_HI - RT_AI_PITCH_LO; d++) {
+            int up = centre + d, down = centre - d;
+            if (up >= RT_AI_PITCH_LO && up <= RT_AI_PITCH_HI) order[k++] = RT_AI_PITCH0 + up - RT_AI_PITCH_LO;
+            if (d && down >= RT_AI_PITCH_LO && down <= RT_AI_PITCH_HI) order[k++] = RT_AI_PITCH0 + down - RT_AI_PITCH_LO;
+        }
+        for (int i = 0; i < k; i++) {
             if (atomic_load_explicit(&s->req_seq, memory_order_acquire) != seq) break;   /* superseded */
+            int m = order[i];
             uint32_t crng = rng;
             rt_model_step(s->model, m, r.beat, prev, s->w_state, s->cand_state + (size_t)m * s->S, s->w_logits);
             sample_tokens(s->w_logits, r.temperature, r.top_k, &crng, s->cand_tok[m]);
             s->cand_rng[m] = crng;
+            atomic_store_explicit(&s->cand_step[m], r.step, memory_order_release);
         }
-        if (atomic_load_explicit(&s->req_seq, memory_order_acquire) == seq)
-            atomic_store_explicit(&s->ready_step, r.step, memory_order_release);
     }
     return NULL;
 }
@@ -176,11 +187,11 @@ static void request(ai_t *s, int64_t step, int reset)
     s->req.beat = (int)(step % RT_AI_BEATS);
     s->req.reset = reset;
     s->req.melody_prev = s->picked_melody < 0 ? RT_AI_REST : s->picked_melody;
+    s->req.melody_note = s->melody_note;
     memcpy(s->req.prev_tokens, s->played, sizeof s->played);
     s->req.temperature = s->p[P_TEMPERATURE];
     s->req.top_k = (int)s->p[P_TOP_K];
     s->req.seed = (uint32_t)s->p[P_SEED] * 2654435761u + 1u;
-    atomic_store_explicit(&s->ready_step, -1, memory_order_relaxed);
     atomic_store_explicit(&s->req_seq, ++s->last_seq, memory_order_release);
     sem_post(&s->wake);
 }
@@ -272,10 +283,10 @@ static void commit(ai_t *s)
     request(s, s->cur_step + 1, 0);
 }
 
-/* [audio-thread] the candidate table for the current step, if it is ready */
-static int table_ready(ai_t *s)
+/* [audio-thread] the candidate row of melody token m for the current step, if it is written */
+static int row_ready(ai_t *s, int m)
 {
-    return atomic_load_explicit(&s->ready_step, memory_order_acquire) == s->cur_step;
+    return atomic_load_explicit(&s->cand_step[m], memory_order_acquire) == s->cur_step;
 }
 
 static void begin_step(ai_t *s, int64_t step)
@@ -290,7 +301,7 @@ static void begin_step(ai_t *s, int64_t step)
     int tok[NV];
     if (s->mode == MODE_INLINE || s->tr->freewheel) {
         inline_step(s, step, m, tok);
-    } else if (table_ready(s)) {
+    } else if (row_ready(s, m)) {
         memcpy(tok, s->cand_tok[m], sizeof tok);
     } else {
         /* late: hold the chord (the musical fallback), count it */
@@ -316,7 +327,7 @@ static void late_note(ai_t *s)
     if (m == s->picked_melody) return;
     int tok[NV];
     if (s->mode == MODE_INLINE || s->tr->freewheel) inline_step(s, s->cur_step, m, tok);
-    else if (table_ready(s)) memcpy(tok, s->cand_tok[m], sizeof tok);
+    else if (row_ready(s, m)) memcpy(tok, s->cand_tok[m], sizeof tok);
     else return;
     s->picked_melody = m;
     s->fallback = 0;
@@ -353,7 +364,7 @@ static int ai_init(void *st, const rt_node_env_t *env, const float *p)
     s->arp_note = -1;
     for (int v = 0; v < NV; v++) s->voice_note[v] = -1;
     atomic_init(&s->req_seq, 0);
-    atomic_init(&s->ready_step, -1);
+    for (int m = 0; m < N_CAND; m++) atomic_init(&s->cand_step[m], -1);
     atomic_init(&s->quit, 0);
     reset_performance(s);
     return RT_OK;

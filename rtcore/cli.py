@@ -22,14 +22,21 @@ def _cmd_render(args: argparse.Namespace) -> int:
               file=sys.stderr)
     t0 = time.perf_counter()
     res = render_to_file(patch, args.out, bits=args.bits, midi=args.midi, input_wav=args.input,
-                         seconds=args.seconds, block=args.block,
+                         seconds=args.seconds, block=args.block, midi_out=args.midi_out, plot=args.plot,
                          progress=False if args.no_progress else None)
+    for w in res.warnings or []:
+        print(f"rtcore: warning: {w}", file=sys.stderr)
     wall = time.perf_counter() - t0
     dur = res.audio.shape[0] / res.sample_rate
     peak = float(abs(res.audio).max()) if res.audio.size else 0.0
     peak_db = 20 * __import__("math").log10(peak) if peak > 0 else float("-inf")
     print(f"wrote {args.out}: {dur:.2f} s, {res.sample_rate} Hz, stereo, {args.bits}-bit, peak {peak_db:.1f} dBFS, "
           f"{res.events} events, rendered in {wall:.2f} s ({dur / wall if wall > 0 else 0:.0f}x real time)")
+    if res.stats.ai_steps:
+        print(f"AI: {res.stats.ai_steps} steps, {sum(1 for n in res.ai_notes if n[1])} notes played")
+    for extra in (args.midi_out, args.plot):
+        if extra is not None:
+            print(f"wrote {extra}")
     return 0
 
 
@@ -48,7 +55,10 @@ def _cmd_play(args: argparse.Namespace) -> int:
         evs, _ = read_midi(args.midi_file, patch.sample_rate)
         events = apply_cc_maps(evs, patch.cc_maps)
     with Engine(patch.sample_rate, max(block, 1024)) as eng:
-        eng.load(patch.graph)
+        eng.tempo = patch.tempo
+        eng.load(patch.graph, ai_errors="warn")
+        for w in eng.warnings:
+            print(f"rtcore: warning: {w}", file=sys.stderr)
         play(eng, events=events, seconds=args.seconds, device=device, block=block, quiet=args.quiet)
     return 0
 
@@ -106,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--block", type=int, help="host block in frames (default: the patch's)")
     r.add_argument("--sample-rate", type=int, help="override the patch's sample rate (Hz)")
     r.add_argument("--bits", choices=["16", "24", "32f"], default="24", help="WAV sample format (default 24)")
+    r.add_argument("--midi-out", type=Path, help="also write a MIDI file: the player's track and the AI's voices")
+    r.add_argument("--plot", type=Path, help="also write a piano-roll PNG (player and AI in different colours)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_render)
 

@@ -162,6 +162,7 @@ class Engine:
         self._nodes: dict[str, tuple[int, NodeType]] = {}
         self.spec: GraphSpec | None = None
         self.warnings: list[str] = []
+        self.tempo: float = 0.0          # BPM the musical clock starts at (set from the patch)
 
     # ---- lifecycle -------------------------------------------------------------------
     def close(self) -> None:

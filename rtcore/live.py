@@ -123,6 +123,9 @@ def play(engine: Engine, events: Sequence[Event] | None = None, seconds: float |
         grid = lib.RT_CONTROL_FRAMES
         lead = max(1, lead_blocks) * (block if block > 0 else 512)
         base = -(-(engine.frame_now() + lead) // grid) * grid
+        # the musical clock: beat 0 where playback starts (the AI prepares its first step now)
+        tempo = float(getattr(engine, "tempo", 0.0) or 0.0)
+        engine.send(Event.transport(True, tempo, time=base))
         if evs:
             feeder = _Feeder(engine, evs, base, int(AHEAD_SECONDS * sr))
             feeder.start()

@@ -74,3 +74,46 @@ def apply_cc_maps(events: list[Event], maps: list[CCMap]) -> list[Event]:
             if m.cc == ev.data1 and (m.channel == 0 or m.channel == ev.channel):
                 out.append(Event.param_set(m.node, m.param, m.value(ev.data2), ev.time))
     return out
+
+
+NoteRecord = tuple[int, bool, int, int, int]
+"""(frame, is_note_on, channel 1-16, note, velocity)"""
+
+
+def write_midi(path: str | Path, tracks: dict[str, list[NoteRecord]], sample_rate: float,
+               tempo: float) -> None:
+    """Write a type-1 MIDI file: one track per entry of ``tracks`` (name -> note records with
+    times in frames from the start), at ``tempo`` BPM (frames -> ticks at 480 per beat)."""
+    import mido
+
+    tpb = 480
+    mid = mido.MidiFile(ticks_per_beat=tpb, type=1)
+    meta = mido.MidiTrack()
+    meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo), time=0))
+    mid.tracks.append(meta)
+    for name, notes in tracks.items():
+        tr = mido.MidiTrack()
+        tr.append(mido.MetaMessage("track_name", name=name, time=0))
+        now = 0
+        for frame, on, ch, note, vel in sorted(notes, key=lambda r: (r[0], r[1])):   # offs first
+            tick = int(round(frame / sample_rate * tempo / 60.0 * tpb))
+            kind = "note_on" if on else "note_off"
+            tr.append(mido.Message(kind, note=int(note), velocity=int(vel) if on else 0,
+                                   channel=max(0, min(15, int(ch) - 1)), time=max(0, tick - now)))
+            now = max(now, tick)
+        mid.tracks.append(tr)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    mid.save(str(path))
+
+
+def melody_records(events: list[Event]) -> list[NoteRecord]:
+    """The note events of a MIDI file as note records (for --midi-out and --plot)."""
+    from ._native import lib
+
+    out: list[NoteRecord] = []
+    for e in events:
+        if e.type == lib.RT_EV_NOTE_ON and e.data2 > 0:
+            out.append((int(e.time or 0), True, e.channel or 1, e.data1, e.data2))
+        elif e.type in (lib.RT_EV_NOTE_OFF, lib.RT_EV_NOTE_ON):
+            out.append((int(e.time or 0), False, e.channel or 1, e.data1, 0))
+    return out

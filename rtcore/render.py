@@ -14,7 +14,7 @@ import numpy as np
 from .audiofile import read_audio, write_wav
 from .engine import Engine, Event, Stats
 from .errors import MediaFileError
-from .midifile import apply_cc_maps, read_midi
+from .midifile import apply_cc_maps, melody_records, read_midi, write_midi
 from .patch import Patch
 
 PROGRESS_MIN_SECONDS = 5.0   # show a progress bar on renders longer than this (audio seconds)
@@ -28,6 +28,9 @@ class RenderResult:
     sample_rate: int
     stats: Stats
     events: int
+    ai_notes: list = None            # (frame, is_on, channel 2-4, note, velocity): what the AI played
+    melody: list = None              # the same for the MIDI file's notes
+    warnings: list = None
 
 
 def render_patch(patch: Patch, midi: str | Path | None = None, input_wav: str | Path | None = None,
@@ -42,9 +45,11 @@ def render_patch(patch: Patch, midi: str | Path | None = None, input_wav: str | 
     # the musical clock starts with the render: beat 0 at frame 0, at the patch's tempo
     events: list[Event] = [Event.transport(True, patch.tempo, 0)] + list(extra_events or [])
     end = 0
+    melody: list = []
     if midi is not None:
         midi_events, last = read_midi(midi, sr)
         events += apply_cc_maps(midi_events, patch.cc_maps)
+        melody = melody_records(midi_events)
         end = max(end, last)
     audio_in = None
     if input_wav is not None:
@@ -73,25 +78,45 @@ def render_patch(patch: Patch, midi: str | Path | None = None, input_wav: str | 
         bar = tqdm(total=frames, unit="s", unit_scale=1.0 / sr, desc=f"render {patch.name}", file=sys.stderr,
                    bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]")
     done = [0]
+    ai_notes: list = []
 
     def tick(pos: int) -> None:
+        ai_notes.extend((f - base, t == on_type, ch, n, v) for f, t, ch, n, v in eng.poll_notes())
         if bar is not None:
             bar.update(pos - done[0])
             done[0] = pos
 
+    from ._native import lib
+    on_type = lib.RT_EV_NOTE_ON
     with Engine(sr, max(block, 1024)) as eng:
-        eng.load(patch.graph)
+        eng.load(patch.graph, ai_errors="warn")
+        base = eng.frame
         try:
             audio = eng.render_events(events, frames, block=block, input=audio_in, progress=tick)
         finally:
             if bar is not None:
                 bar.close()
         stats = eng.stats()
-    return RenderResult(audio=audio, sample_rate=sr, stats=stats, events=len(events))
+        warnings = list(eng.warnings)
+    return RenderResult(audio=audio, sample_rate=sr, stats=stats, events=len(events), ai_notes=ai_notes,
+                        melody=melody, warnings=warnings)
 
 
-def render_to_file(patch: Patch, out: str | Path, bits: str = "24", **kwargs) -> RenderResult:
-    """:func:`render_patch`, then write the WAV ``out``."""
+def render_to_file(patch: Patch, out: str | Path, bits: str = "24", midi_out: str | Path | None = None,
+                   plot: str | Path | None = None, **kwargs) -> RenderResult:
+    """:func:`render_patch`, then write the WAV ``out``; ``midi_out``: a MIDI file with the
+    player's track and one track per AI voice; ``plot``: a piano-roll PNG of the same."""
     result = render_patch(patch, **kwargs)
     write_wav(out, result.audio, result.sample_rate, bits)
+    sr = result.sample_rate
+    if midi_out is not None:
+        from .pianoroll import AI_CHANNELS
+        tracks = {"player": result.melody}
+        for ch, name in AI_CHANNELS.items():
+            tracks[f"AI {name}"] = [r for r in result.ai_notes if r[2] == ch]
+        write_midi(midi_out, tracks, sr, patch.tempo)
+    if plot is not None:
+        from .pianoroll import plot_duet
+        plot_duet(plot, result.melody, result.ai_notes, sr, result.audio.shape[0],
+                  title=f"{patch.name}: the player (black) and the AI")
     return result

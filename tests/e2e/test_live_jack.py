@@ -215,7 +215,8 @@ def test_play_schedules_events_sample_accurately(jack_server, recorder, capsys):
     assert "callback time" in out and "xruns" in out   # the end-of-run report
     assert state["connected"]
     # the two events plus the all-notes-off sent when playback ends
-    assert st.events_in == 3 and st.events_late == 0 and st.events_dropped == 0
+    # the two events, the transport start, and the all-notes-off sent when playback ends
+    assert st.events_in == 4 and st.events_late == 0 and st.events_dropped == 0
     # playback lasted until the last event plus the tail
     assert st.frames >= t_freq + 0.5 * SAMPLE_RATE
 

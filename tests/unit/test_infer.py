@@ -242,3 +242,22 @@ def test_bench_ai_smoke(tmp_path):
         assert key in figures
     assert figures["infer_steps"] == 300 and figures["infer_standin"] == 0
     assert 0 < figures["infer_p50_us"] <= figures["infer_p99_us"] <= figures["infer_max_us"]
+
+
+def test_c_step_state_in_place(gru_path):
+    """rt_model_step with state_in == state_out (what the engine does) equals separate buffers."""
+    from rtcore._native import ffi
+
+    with Model(gru_path) as m:
+        n = m.state_size
+        prev = ffi.new("int[]", [5, 6, 7])
+        shared = ffi.new("float[]", n)
+        a_in, a_out = ffi.new("float[]", n), ffi.new("float[]", n)
+        la, lb = ffi.new("float[]", tokens.VOICES * tokens.VOCAB), ffi.new("float[]", tokens.VOICES * tokens.VOCAB)
+        for i in range(50):
+            assert lib.rt_model_step(m._m, i % tokens.VOCAB, i % tokens.BEATS, prev, shared, shared, la) == 0
+            assert lib.rt_model_step(m._m, i % tokens.VOCAB, i % tokens.BEATS, prev, a_in, a_out, lb) == 0
+            ffi.memmove(a_in, a_out, n * 4)
+            assert bytes(ffi.buffer(shared)) == bytes(ffi.buffer(a_in)) and bytes(ffi.buffer(la)) == bytes(ffi.buffer(lb))
+        assert lib.rt_model_step(m._m, 0, 0, ffi.NULL, shared, shared, la) == lib.RT_ERR_INVALID
+        assert lib.rt_model_state_size(ffi.NULL) == lib.RT_ERR_INVALID

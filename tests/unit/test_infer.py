@@ -102,6 +102,8 @@ def test_sample_argmax():
     x = _logits()
     assert sample_token(x, 0.0, 0, 1)[0] == int(np.argmax(x))
     assert sample_token(x, -1.0, 5, 1)[0] == int(np.argmax(x))
+    assert sample_token(x, 1e-38, 0, 1)[0] == int(np.argmax(x))     # 1/T would overflow
+    assert sample_token(x, 1e-3, 0, 1)[0] == int(np.argmax(x))      # nearly greedy
     for seed in range(1, 20):
         assert sample_token(x, 1.5, 1, seed)[0] == int(np.argmax(x))   # top_k=1 = argmax
 

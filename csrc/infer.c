@@ -526,7 +526,7 @@ int rt_model_bench(rt_model_t *m, int steps, float *us)
 int rt_sample_token(const float *logits, int n, float temperature, int top_k, uint32_t *rng)
 {
     if (!logits || !rng || n <= 0 || n > SAMPLE_MAX) return RT_ERR_INVALID;
-    if (temperature <= 0.0f || top_k == 1) {
+    if (!(temperature > 1e-30f) || top_k == 1) {      /* also NaN and 1/T overflowing */
         int best = 0;
         for (int i = 1; i < n; i++)
             if (logits[i] > logits[best]) best = i;

@@ -84,6 +84,14 @@ def test_step_rejects_bad_tokens(gru_path):
         m.step(0, 0, [0, 0, 0])
 
 
+def test_slow_model_is_slow(tmp_path):
+    path = ai_models.make_slow_model(tmp_path / "slow.onnx", ms=10)
+    with Model(path) as m:
+        assert m.state_size == 64
+        us = m.bench(10)
+    assert 4000 < np.median(us) < 30000, us     # ~10 ms per step, loosely (machine load)
+
+
 # ---- sampling ---------------------------------------------------------------------------------
 
 def _logits(seed=0, n=tokens.VOCAB):
@@ -94,6 +102,8 @@ def test_sample_argmax():
     x = _logits()
     assert sample_token(x, 0.0, 0, 1)[0] == int(np.argmax(x))
     assert sample_token(x, -1.0, 5, 1)[0] == int(np.argmax(x))
+    assert sample_token(x, 1e-38, 0, 1)[0] == int(np.argmax(x))     # 1/T would overflow
+    assert sample_token(x, 1e-3, 0, 1)[0] == int(np.argmax(x))      # nearly greedy
     for seed in range(1, 20):
         assert sample_token(x, 1.5, 1, seed)[0] == int(np.argmax(x))   # top_k=1 = argmax
 
@@ -216,3 +226,40 @@ assert rc == lib.RT_ERR_STATE and b'rt_ort_init' in ffi.string(err), ffi.string(
     assert "ModelNotFoundError" in r.stdout and "cannot load ONNX Runtime" in r.stdout
     ort_init()
     assert lib.rt_ort_init(b"/whatever", err, 256) == lib.RT_OK   # already loaded here: no-op
+
+
+def test_bench_ai_smoke(tmp_path):
+    """benchmarks/bench_ai.py runs on a few steps and writes every key."""
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "ai.json"
+    model = ai_models.make_gru_model(tmp_path / "m.onnx", hidden=32)
+    r = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_ai.py"), "--json", str(out),
+                        "--steps", "300", "--model", str(model)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    figures = json.loads(out.read_text())
+    for key in ("infer_p50_us", "infer_p99_us", "infer_max_us", "infer_steps", "infer_standin"):
+        assert key in figures
+    assert figures["infer_steps"] == 300 and figures["infer_standin"] == 0
+    assert 0 < figures["infer_p50_us"] <= figures["infer_p99_us"] <= figures["infer_max_us"]
+
+
+def test_c_step_state_in_place(gru_path):
+    """rt_model_step with state_in == state_out (what the engine does) equals separate buffers."""
+    from rtcore._native import ffi
+
+    with Model(gru_path) as m:
+        n = m.state_size
+        prev = ffi.new("int[]", [5, 6, 7])
+        shared = ffi.new("float[]", n)
+        a_in, a_out = ffi.new("float[]", n), ffi.new("float[]", n)
+        la, lb = ffi.new("float[]", tokens.VOICES * tokens.VOCAB), ffi.new("float[]", tokens.VOICES * tokens.VOCAB)
+        for i in range(50):
+            assert lib.rt_model_step(m._m, i % tokens.VOCAB, i % tokens.BEATS, prev, shared, shared, la) == 0
+            assert lib.rt_model_step(m._m, i % tokens.VOCAB, i % tokens.BEATS, prev, a_in, a_out, lb) == 0
+            ffi.memmove(a_in, a_out, n * 4)
+            assert bytes(ffi.buffer(shared)) == bytes(ffi.buffer(a_in)) and bytes(ffi.buffer(la)) == bytes(ffi.buffer(lb))
+        assert lib.rt_model_step(m._m, 0, 0, ffi.NULL, shared, shared, la) == lib.RT_ERR_INVALID
+        assert lib.rt_model_state_size(ffi.NULL) == lib.RT_ERR_INVALID

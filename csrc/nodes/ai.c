@@ -455,10 +455,10 @@ static void ai_control(void *st, const float *p, int frames)
     int restart = frames == 0 || style != s->style || mode != s->mode
                || (p[P_SEED] != s->p[P_SEED]) || ((p[P_ENABLED] >= 0.5f) != (s->p[P_ENABLED] >= 0.5f));
     memcpy(s->p, p, sizeof s->p);
-    if (restart) {
+    if (restart) {               /* also at preparation (frames == 0): seeds the RNG from the patch */
         s->style = style;
         s->mode = mode;
-        if (frames > 0) reset_performance(s);
+        reset_performance(s);
     }
     if (!s->model || frames == 0) return;
     const rt_transport_t *tr = s->tr;

@@ -19,7 +19,10 @@ demo: install
 	$(BIN)/rtcore render patches/band.toml --midi patches/band_demo.mid --out $(OUT)/band_demo.wav
 	$(BIN)/rtcore render patches/keys.toml --midi patches/melody.mid --out $(OUT)/keys_melody.wav
 	$(BIN)/rtcore render patches/fx_chain.toml --input $(OUT)/keys_melody.wav --out $(OUT)/keys_melody_fx.wav
-	@echo "demo: listen to $(OUT)/band_demo.wav, $(OUT)/keys_melody.wav and $(OUT)/keys_melody_fx.wav"
+	$(BIN)/rtcore render patches/chorale.toml --midi patches/melody.mid --out $(OUT)/duet.wav \
+	    --midi-out $(OUT)/duet.mid --plot $(OUT)/duet.png
+	@echo "demo: listen to $(OUT)/duet.wav (you + the AI; piano roll $(OUT)/duet.png), $(OUT)/band_demo.wav,"
+	@echo "      $(OUT)/keys_melody.wav and $(OUT)/keys_melody_fx.wav"
 
 test: install
 	$(BIN)/python -m pytest -q -ra

@@ -51,15 +51,18 @@ class CCMap:
     min: float
     max: float
     curve: str = "lin"
+    stepped: bool = False      # int / enum / bool parameter: the value is rounded
 
     def value(self, cc_value: int) -> float:
         """Parameter value for a CC value 0-127."""
         x = max(0, min(127, cc_value)) / 127.0
         if self.curve == "exp":
-            return self.min * (self.max / self.min) ** x
-        if self.curve == "log":
-            x = math.log1p(9.0 * x) / math.log(10.0)
-        return self.min + (self.max - self.min) * x
+            v = self.min * (self.max / self.min) ** x
+        else:
+            if self.curve == "log":
+                x = math.log1p(9.0 * x) / math.log(10.0)
+            v = self.min + (self.max - self.min) * x
+        return float(round(v)) if self.stepped else v
 
 
 @dataclass
@@ -406,7 +409,8 @@ def _parse_cc(ctx: _Ctx, i: int, raw: Any, graph: GraphSpec, types: dict[str, No
         raise ctx.fail(t, f"key 'curve' = {curve!r} (allowed: {_allowed(CURVES)})")
     if curve == "exp" and (lo <= 0 or hi <= 0):
         raise ctx.fail(t, "key 'curve' = 'exp' needs min and max above 0")
-    return CCMap(cc=cc, channel=channel, node=node_name, param=pname, min=lo, max=hi, curve=curve)
+    return CCMap(cc=cc, channel=channel, node=node_name, param=pname, min=lo, max=hi, curve=curve,
+                 stepped=p.kind != "float")
 
 
 def _find_cycle(names: list[str], edges: list[tuple[str, str]]) -> list[str] | None:

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "../node.h"
 #include "dsp.h"
 
@@ -83,6 +84,8 @@ typedef struct {
     int thread_running;
     sem_t wake;
     atomic_int quit;
+    atomic_int busy;                         /* the worker is inside a batch (owns the model) */
+    atomic_int claim;                        /* the audio thread is inside an inline step */
     ai_request_t req;                        /* written by audio, read by worker after req_seq */
     atomic_llong req_seq;
     atomic_llong cand_step[N_CAND];          /* the step each candidate row is valid for */
@@ -145,6 +148,14 @@ static void *worker_main(void *arg)
         seen = seq;
         int prev[NV];
         uint32_t rng;
+        /* Dekker handshake with inline_step(): announce, then look; at most one side proceeds */
+        atomic_store_explicit(&s->busy, 1, memory_order_seq_cst);
+        while (atomic_load_explicit(&s->claim, memory_order_seq_cst)) {
+            atomic_store_explicit(&s->busy, 0, memory_order_seq_cst);
+            struct timespec ts = { 0, 200000 };
+            nanosleep(&ts, NULL);                    /* an inline step takes microseconds */
+            atomic_store_explicit(&s->busy, 1, memory_order_seq_cst);
+        }
         if (r.reset) {
             memset(s->w_state, 0, sizeof(float) * (size_t)s->S);
             for (int v = 0; v < NV; v++) prev[v] = RT_AI_REST;
@@ -173,6 +184,7 @@ static void *worker_main(void *arg)
             s->cand_rng[m] = crng;
             atomic_store_explicit(&s->cand_step[m], r.step, memory_order_release);
         }
+        atomic_store_explicit(&s->busy, 0, memory_order_release);
     }
     return NULL;
 }
@@ -262,19 +274,30 @@ static void play_tokens(ai_t *s, const int *tok, int64_t step, int restrike)
     }
 }
 
-/* [audio-thread] inline / freewheel: run the one step needed, from the committed state */
-static void inline_step(ai_t *s, int64_t step, int melody, int *out)
+/* [audio-thread] inline / freewheel: run the one step needed, from the committed state.
+ * The model's buffers are shared with the worker: if it is still inside a batch (a switch from
+ * the thread mode a moment ago), hold instead of waiting. Returns 0 when it could not run. */
+static int inline_step(ai_t *s, int64_t step, int melody, int *out)
 {
+    atomic_store_explicit(&s->claim, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&s->busy, memory_order_seq_cst)) {
+        atomic_store_explicit(&s->claim, 0, memory_order_release);
+        for (int v = 0; v < NV; v++) out[v] = RT_AI_HOLD;
+        return 0;
+    }
     uint32_t rng = s->i_rng;
     rt_model_step(s->model, melody, (int)(step % RT_AI_BEATS), s->i_prev, s->i_state, s->i_next, s->i_logits);
+    atomic_store_explicit(&s->claim, 0, memory_order_release);
     sample_tokens(s->i_logits, s->p[P_TEMPERATURE], (int)s->p[P_TOP_K], &rng, out);
     s->cand_rng[0] = rng;                        /* kept until commit */
+    return 1;
 }
 
 static void commit(ai_t *s)
 {
     s->committed = 1;
     if (s->mode == MODE_INLINE || s->tr->freewheel) {
+        if (s->fallback) return;                 /* nothing ran: the state stays where it was */
         float *t = s->i_state; s->i_state = s->i_next; s->i_next = t;   /* the state after this step */
         s->i_rng = s->cand_rng[0];
         memcpy(s->i_prev, s->played, sizeof s->played);
@@ -300,13 +323,15 @@ static void begin_step(ai_t *s, int64_t step)
     s->fallback = 0;
     int tok[NV];
     if (s->mode == MODE_INLINE || s->tr->freewheel) {
-        inline_step(s, step, m, tok);
+        s->fallback = !inline_step(s, step, m, tok);
     } else if (row_ready(s, m)) {
         memcpy(tok, s->cand_tok[m], sizeof tok);
     } else {
-        /* late: hold the chord (the musical fallback), count it */
         for (int v = 0; v < NV; v++) tok[v] = RT_AI_HOLD;
         s->fallback = 1;
+    }
+    if (s->fallback) {
+        /* late: the chord is held (the musical fallback), and counted */
         if (s->started)
             atomic_store_explicit(&s->ctr->ai_missed_deadlines,
                                   atomic_load_explicit(&s->ctr->ai_missed_deadlines, memory_order_relaxed) + 1,
@@ -326,7 +351,7 @@ static void late_note(ai_t *s)
     s->melody_new = 0;
     if (m == s->picked_melody) return;
     int tok[NV];
-    if (s->mode == MODE_INLINE || s->tr->freewheel) inline_step(s, s->cur_step, m, tok);
+    if (s->mode == MODE_INLINE || s->tr->freewheel) { if (!inline_step(s, s->cur_step, m, tok)) return; }
     else if (row_ready(s, m)) memcpy(tok, s->cand_tok[m], sizeof tok);
     else return;
     s->picked_melody = m;
@@ -366,6 +391,8 @@ static int ai_init(void *st, const rt_node_env_t *env, const float *p)
     atomic_init(&s->req_seq, 0);
     for (int m = 0; m < N_CAND; m++) atomic_init(&s->cand_step[m], -1);
     atomic_init(&s->quit, 0);
+    atomic_init(&s->busy, 0);
+    atomic_init(&s->claim, 0);
     reset_performance(s);
     return RT_OK;
 }

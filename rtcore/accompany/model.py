@@ -13,6 +13,7 @@ metadata (``hidden``, ``layers``, ``vocab``, ``beats``) so a runner can size the
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,8 @@ def export_onnx(model: ChoraleGRU, path: str | Path, metadata: dict[str, str] | 
     step = StepModel(model).eval()
     args = (torch.zeros(1, dtype=torch.int64), torch.zeros(1, dtype=torch.int64),
             torch.zeros(VOICES, dtype=torch.int64), model.zero_state(1))
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # tracer chatter about the GRU's batch size
         torch.onnx.export(step, args, str(path), input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
                           opset_version=17, dynamo=False, do_constant_folding=True)
     proto = onnx.load(str(path))

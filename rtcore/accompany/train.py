@@ -40,7 +40,7 @@ class TrainConfig:
     layers: int = 2
     lr: float = 2e-3
     weight_decay: float = 0.01
-    dropout: float = 0.1
+    dropout: float = 0.0
     window: int = WINDOW
     batch: int = BATCH
     threads: int = 2

@@ -51,7 +51,7 @@ ort-header:
 	  $(SUDO) sh tools/fetch_ort_header.sh "$(CURDIR)/build/ort/include"; fi
 
 install: system ort-header $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,train]'
 
 # rebuild the C core in place after editing csrc/ (pip install -e does it too)
 build: ort-header $(BIN)/python

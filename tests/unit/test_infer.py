@@ -237,11 +237,17 @@ def test_bench_ai_smoke(tmp_path):
     out = tmp_path / "ai.json"
     model = ai_models.make_gru_model(tmp_path / "m.onnx", hidden=32)
     r = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_ai.py"), "--json", str(out),
-                        "--steps", "300", "--model", str(model)], capture_output=True, text=True, timeout=60)
+                        "--steps", "300", "--model", str(model), "--render-seconds", "2", "--live-seconds", "0"],
+                       capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     figures = json.loads(out.read_text())
-    for key in ("infer_p50_us", "infer_p99_us", "infer_max_us", "infer_steps", "infer_standin"):
+    for key in ("infer_p50_us", "infer_p99_us", "infer_max_us", "infer_steps", "infer_standin",
+                "inline_p50_us", "inline_p99_us", "inline_max_us"):
         assert key in figures
+    if (root / "models" / "chorale.onnx").exists():
+        assert figures["rtf_chorale_ai"] > 0 and figures["render_ai_steps"] > 0
+        for key in ("nll_model", "nll_ngram", "note_in_chord_model", "note_in_chord_bach"):
+            assert key in figures
     assert figures["infer_steps"] == 300 and figures["infer_standin"] == 0
     assert 0 < figures["infer_p50_us"] <= figures["infer_p99_us"] <= figures["infer_max_us"]
 

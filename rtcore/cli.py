@@ -26,7 +26,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
                          progress=False if args.no_progress else None)
     for w in res.warnings or []:
         print(f"rtcore: warning: {w}", file=sys.stderr)
-    wall = time.perf_counter() - t0
+    wall = res.render_seconds or (time.perf_counter() - t0)
     dur = res.audio.shape[0] / res.sample_rate
     peak = float(abs(res.audio).max()) if res.audio.size else 0.0
     peak_db = 20 * __import__("math").log10(peak) if peak > 0 else float("-inf")

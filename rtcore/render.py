@@ -31,6 +31,7 @@ class RenderResult:
     ai_notes: list = None            # (frame, is_on, channel 2-4, note, velocity): what the AI played
     melody: list = None              # the same for the MIDI file's notes
     warnings: list = None
+    render_seconds: float = 0.0      # wall time of the rendering itself
 
 
 def render_patch(patch: Patch, midi: str | Path | None = None, input_wav: str | Path | None = None,
@@ -91,15 +92,18 @@ def render_patch(patch: Patch, midi: str | Path | None = None, input_wav: str | 
     with Engine(sr, max(block, 1024)) as eng:
         eng.load(patch.graph, ai_errors="warn")
         base = eng.frame
+        import time as _t
+        t0 = _t.perf_counter()
         try:
             audio = eng.render_events(events, frames, block=block, input=audio_in, progress=tick)
+            render_seconds = _t.perf_counter() - t0
         finally:
             if bar is not None:
                 bar.close()
         stats = eng.stats()
         warnings = list(eng.warnings)
     return RenderResult(audio=audio, sample_rate=sr, stats=stats, events=len(events), ai_notes=ai_notes,
-                        melody=melody, warnings=warnings)
+                        melody=melody, warnings=warnings, render_seconds=render_seconds)
 
 
 def render_to_file(patch: Patch, out: str | Path, bits: str = "24", midi_out: str | Path | None = None,

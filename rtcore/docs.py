@@ -59,7 +59,13 @@ def keys_patch() -> str:
     return "```toml\n" + path.read_text().rstrip() + "\n```\n"
 
 
-BLOCKS = {"node-tables": node_tables, "keys-patch": keys_patch}
+def eval_table() -> str:
+    """The evaluation of the shipped model (models/chorale.eval.md, written by `rtcore evaluate`)."""
+    path = Path(__file__).resolve().parent.parent / "models" / "chorale.eval.md"
+    return path.read_text().rstrip() + "\n" if path.exists() else "(no evaluation yet: run `rtcore evaluate`)\n"
+
+
+BLOCKS = {"node-tables": node_tables, "keys-patch": keys_patch, "eval-table": eval_table}
 
 
 def render_readme(text: str) -> str:

@@ -59,12 +59,18 @@ class JackServer:
         self.proc: subprocess.Popen | None = None
         self.realtime = False
 
+    @staticmethod
+    def _die_with_parent() -> None:
+        """preexec_fn: jackd gets SIGTERM if this process dies (e.g. killed by a test timeout)."""
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+
     def _spawn(self, realtime: bool) -> bool:
         mode = ["-R", "-P", "70"] if realtime else ["--no-realtime"]
         with open(self.log, "wb") as fh:
             self.proc = subprocess.Popen(["jackd", "-n", self.name, *mode, "-d", "dummy", "-r", str(SAMPLE_RATE),
                                           "-p", str(self.block)], stdout=fh, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL, preexec_fn=self._die_with_parent)
         ok = self._wait_ready()
         text = self.log.read_text(errors="replace")
         if ok and realtime and ("Cannot use real-time scheduling" in text or "cannot use real-time" in text.lower()):

@@ -15,7 +15,9 @@
 #include <math.h>
 #include "rtcore.h"
 
-static int counting;
+static __thread int counting;     /* per thread: only the thread inside process() counts (the AI's
+                                     inference thread may allocate inside ONNX Runtime: it is not
+                                     the audio thread) */
 static long n_alloc, n_free;
 
 void *__real_malloc(size_t);
@@ -39,6 +41,8 @@ static uint32_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 17; rng ^= rng << 5;
 
 typedef struct { int idx, type; } node_ref;
 
+static const char *ort_lib, *model_path;   /* argv: with them the AI node runs with a model */
+
 static rt_graph_t *build(rt_engine_t *e, node_ref *nodes, int *n_nodes)
 {
     rt_graph_t *g;
@@ -56,6 +60,18 @@ static rt_graph_t *build(rt_engine_t *e, node_ref *nodes, int *n_nodes)
             CHECK(rt_graph_node_add_sample(g, idx, 0, 63, 60, sample, 4800, 1, 44100.0, 0, 0, 0));
             CHECK(rt_graph_node_add_sample(g, idx, 64, 127, 72, sample, 4800, 1, 48000.0, 1, 100, 4000));
         }
+        if ((flags & RT_NODE_CONTROLLER) && ort_lib && model_path) {
+            char err[256];
+            if (rt_graph_node_configure(g, idx, "ort", ort_lib, err, sizeof err) < 0 ||
+                rt_graph_node_configure(g, idx, "model", model_path, err, sizeof err) < 0) {
+                fprintf(stderr, "AI model: %s\n", err);
+                exit(2);
+            }
+            for (int k = 0; k < n; k++)                      /* its notes go to every instrument so far */
+                if ((rt_node_type_flags(nodes[k].type) & RT_NODE_RECEIVES_NOTES) &&
+                    !(rt_node_type_flags(nodes[k].type) & RT_NODE_CONTROLLER))
+                    CHECK(rt_graph_connect_events(g, idx, nodes[k].idx));
+        }
         nodes[n].idx = idx; nodes[n].type = t; n++;
         /* effects form a chain fed by everything before them */
         if (flags & (RT_NODE_TAKES_AUDIO | RT_NODE_MULTI_INPUT)) {
@@ -72,8 +88,9 @@ static rt_graph_t *build(rt_engine_t *e, node_ref *nodes, int *n_nodes)
     return g;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc >= 3) { ort_lib = argv[1]; model_path = argv[2]; }
     rt_engine_t *e;
     CHECK(rt_engine_create(&e));
     CHECK(rt_engine_activate(e, 48000.0, 1024));
@@ -81,6 +98,10 @@ int main(void)
     int n_nodes = 0;
     CHECK(rt_engine_commit_graph(e, build(e, nodes, &n_nodes)));
     uint32_t gen = rt_graph_generation(NULL);
+    rt_event_t tr;                                   /* start the musical clock: the AI plays */
+    memset(&tr, 0, sizeof tr);
+    tr.time = 0; tr.type = RT_EV_TRANSPORT; tr.data1 = 1; tr.value = 240.0f; tr.node = RT_NODE_ROUTE;
+    rt_engine_send(e, &tr);
     static float in_l[1024], in_r[1024], out_l[1024], out_r[1024];
     const float *in[2] = { in_l, in_r };
     float *out[2] = { out_l, out_r };
@@ -139,6 +160,8 @@ int main(void)
     rt_engine_stats(e, &st);
     printf("node types: %d, frames: %ld, events in: %llu, graph swaps: %llu\n", rt_node_type_count(),
            total_frames, (unsigned long long)st.events_in, (unsigned long long)st.graph_swaps);
+    printf("AI steps: %llu, AI notes: %llu, missed deadlines: %llu\n", (unsigned long long)st.ai_steps,
+           (unsigned long long)st.notes_out, (unsigned long long)st.ai_missed_deadlines);
     printf("allocations during process: %ld, frees during process: %ld\n", n_alloc, n_free);
     rt_engine_destroy(e);
     return (n_alloc == 0 && n_free == 0) ? 0 : 1;

@@ -140,9 +140,10 @@ def section_render(figures: dict, seconds: float = 60.0, runs: int = 3) -> None:
           f"= {seconds / med:.0f}x real time ({steps} AI steps)")
 
 
-def section_live(figures: dict, seconds: float, block: int = 128) -> None:
+def section_live(figures: dict, seconds: float, block: int = 128, floor_seconds: float = 0.0) -> None:
     """The chorale patch played live on jackd -R (dummy driver) with the melody looped:
-    missed AI deadlines, server xruns, callback times."""
+    missed AI deadlines, server xruns, callback times; first, on the same server, a trivial
+    pass-through C client for ``floor_seconds`` (the machine's own xrun floor)."""
     import bench_live as bl
     import rtcore as rc
     from rtcore.devices import JACK_HOST_API, resolve_device
@@ -156,6 +157,13 @@ def section_live(figures: dict, seconds: float, block: int = 128) -> None:
         monitor = None
         try:
             monitor = bl.XrunMonitor(server.name)
+            if floor_seconds > 0:
+                exe = bl.build_floor_client(Path(tmp))
+                if exe is not None:
+                    fx, _ = bl.run_floor(exe, server, monitor, floor_seconds)
+                    figures.update(floor_xruns=int(fx), floor_seconds=floor_seconds)
+                    print(f"\nfloor: a pass-through C client on the same jackd for {floor_seconds:g} s: {fx} xruns")
+            d0, c0 = server.xrun_kinds()
             os.environ["JACK_DEFAULT_SERVER"] = server.name
             os.environ["JACK_NO_START_SERVER"] = "1"
             dev = resolve_device(None, JACK_HOST_API)
@@ -166,6 +174,8 @@ def section_live(figures: dict, seconds: float, block: int = 128) -> None:
                 st = play(e, events=looped_melody(seconds, patch.sample_rate), seconds=seconds, device=dev,
                           block=block, quiet=True)
             xr, lines = monitor.count - x0, server.xrun_lines() - l0
+            d1, c1 = server.xrun_kinds()
+            figures.update(xruns_driver_timer=d1 - d0, xruns_client_late=c1 - c0)
         finally:
             if monitor is not None:
                 monitor.close()
@@ -204,6 +214,8 @@ def main() -> None:
     ap.add_argument("--rt-steps", type=int, default=20000, help="steps of the callback-like SCHED_FIFO run")
     ap.add_argument("--render-seconds", type=float, default=60.0, help="offline render length (0 = skip)")
     ap.add_argument("--live-seconds", type=float, default=600.0, help="live run on jackd (0 = skip)")
+    ap.add_argument("--floor-seconds", type=float, default=None,
+                    help="pass-through floor client run before the live run (default: as long as it)")
     args = ap.parse_args()
 
     figures: dict[str, float | int] = {}
@@ -220,7 +232,8 @@ def main() -> None:
     if args.render_seconds > 0 and chorale_model:
         section_render(figures, args.render_seconds)
     if args.live_seconds > 0 and chorale_model:
-        section_live(figures, args.live_seconds)
+        section_live(figures, args.live_seconds,
+                     floor_seconds=args.live_seconds if args.floor_seconds is None else args.floor_seconds)
     section_eval(figures)
     write_json(args.json, figures)
 

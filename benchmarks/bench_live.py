@@ -114,6 +114,15 @@ class JackServer:
         except OSError:
             return 0
 
+    def xrun_kinds(self) -> tuple[int, int]:
+        """jackd's own account of its xruns: (its driver's timer was late, a client was late)."""
+        try:
+            lines = [l for l in self.log.read_text(errors="replace").splitlines() if "XRun" in l or "xrun" in l]
+        except OSError:
+            return 0, 0
+        driver = sum(1 for l in lines if "Driver" in l)
+        return driver, sum(1 for l in lines if "client" in l.lower() and "Driver" not in l)
+
     def stop(self) -> None:
         p, self.proc = self.proc, None
         if p is None or p.poll() is not None:

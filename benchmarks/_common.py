@@ -38,3 +38,12 @@ def write_json(path: str | None, figures: dict[str, float | int]) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
         print(f"\nwrote {path}")
+
+
+def looped(events: list, length: int, seconds: float, sample_rate: int) -> list:
+    """``events`` (times in frames, a piece ``length`` frames long) repeated to cover ``seconds``."""
+    out, k = [], 0
+    while k * length < seconds * sample_rate:
+        out += [type(e)(**{**e.__dict__, "time": e.time + k * length}) for e in events]
+        k += 1
+    return out

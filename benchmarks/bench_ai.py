@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import ROOT, print_table, write_json
+from _common import ROOT, looped, print_table, write_json
 
 SHIPPED_MODEL = ROOT / "models" / "chorale.onnx"
 
@@ -110,12 +110,7 @@ def section_realtime_thread(model_path: Path, steps: int, figures: dict, rows: l
 def looped_melody(seconds: float, sr: int):
     from rtcore.midifile import read_midi
     evs, last = read_midi(ROOT / "patches" / "melody.mid", sr)
-    length = last + sr // 2
-    out, k = [], 0
-    while k * length < seconds * sr:
-        out += [type(e)(**{**e.__dict__, "time": e.time + k * length}) for e in evs]
-        k += 1
-    return out
+    return looped(evs, last + sr // 2, seconds, sr)
 
 
 def section_render(figures: dict, seconds: float = 60.0, runs: int = 3) -> None:

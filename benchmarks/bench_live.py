@@ -242,12 +242,8 @@ def song_events(seconds: float, patch_path: Path | None):
     except Exception as exc:  # noqa: BLE001 - the benchmark still runs, idle
         note(f"demo song not played ({exc})")
         return None
-    length = last + SAMPLE_RATE // 2
-    out, k = [], 0
-    while k * length < seconds * SAMPLE_RATE:
-        out += [type(e)(**{**e.__dict__, "time": e.time + k * length}) for e in evs]
-        k += 1
-    return out
+    from _common import looped
+    return looped(evs, last + SAMPLE_RATE // 2, seconds, SAMPLE_RATE)
 
 
 def run_rtcore(graph, block: int, server: JackServer, monitor: XrunMonitor, seconds: float, events=None):

@@ -115,3 +115,18 @@ def new_ports(recorder: Recorder, before: set[str], timeout: float = 2.0) -> lis
             return ports
         time.sleep(0.01)
 
+
+
+def start_recording_on_first_tick(recorder: Recorder, before: set[str]):
+    """An ``on_tick`` for rtcore.live.play(): on its first call (the stream runs, its ports
+    exist) connect the stream's new output ports to the recorder and start recording."""
+    state = {"connected": False}
+
+    def on_tick(engine, frames):
+        if not state["connected"]:
+            recorder.connect(new_ports(recorder, before))
+            recorder.start()
+            state["connected"] = True
+        return None
+
+    return on_tick

@@ -12,7 +12,7 @@ import rtcore as rc
 from rtcore.devices import JACK_HOST_API, resolve_device
 from rtcore.live import play
 
-from jack_helpers import PERIOD, SAMPLE_RATE, new_ports
+from jack_helpers import PERIOD, SAMPLE_RATE, start_recording_on_first_tick
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("onnx")
@@ -30,13 +30,7 @@ def test_ai_accompanies_live_without_missing_a_deadline(jack_server, recorder, t
     for i, n in enumerate([60, 64, 67, 72, 71, 67, 64, 62]):
         events += [rc.Event.note_on(n, 100, 1, int(i * 4 * step)), rc.Event.note_off(n, 1, int((i * 4 + 3) * step))]
     before = recorder.output_ports()
-    state = {"connected": False}
-
-    def on_tick(engine, frames):
-        if not state["connected"]:
-            recorder.connect(new_ports(recorder, before))
-            recorder.start()
-            state["connected"] = True
+    on_tick = start_recording_on_first_tick(recorder, before)
 
     with rc.Engine(SAMPLE_RATE, 1024) as e:
         e.tempo = 120.0

@@ -18,7 +18,7 @@ from rtcore.devices import JACK_HOST_API, resolve_device
 from rtcore.live import play
 from rtcore.patch import load_patch
 
-from jack_helpers import PERIOD, SAMPLE_RATE, new_ports
+from jack_helpers import PERIOD, SAMPLE_RATE, start_recording_on_first_tick
 
 pytestmark = pytest.mark.e2e
 PATCH = Path(__file__).resolve().parents[2] / "patches" / "keys.toml"
@@ -50,13 +50,7 @@ def test_live_recording_equals_offline_render(jack_server, recorder):
 
     dev = resolve_device(None, JACK_HOST_API)
     before = recorder.output_ports()
-    state = {"connected": False}
-
-    def on_tick(engine, frames):
-        if not state["connected"]:
-            recorder.connect(new_ports(recorder, before))
-            recorder.start()
-            state["connected"] = True
+    on_tick = start_recording_on_first_tick(recorder, before)
 
     with rc.Engine(SAMPLE_RATE, 1024) as e:
         e.load(patch.graph)

@@ -6,6 +6,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -44,6 +45,6 @@ def looped(events: list, length: int, seconds: float, sample_rate: int) -> list:
     """``events`` (times in frames, a piece ``length`` frames long) repeated to cover ``seconds``."""
     out, k = [], 0
     while k * length < seconds * sample_rate:
-        out += [type(e)(**{**e.__dict__, "time": e.time + k * length}) for e in events]
+        out += [replace(e, time=e.time + k * length) for e in events]
         k += 1
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time as _time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -386,7 +386,7 @@ class Engine:
         windows so any number of them fit; the output does not depend on ``block``.
         ``progress(done_frames)`` is called after each window. Returns (frames, 2) float32."""
         base = self.frame
-        evs = [e if e.time is not None else Event(**{**e.__dict__, "time": 0}) for e in events]
+        evs = [e if e.time is not None else replace(e, time=0) for e in events]
         evs = events_sorted(evs)
         window = max(block, int(self.sample_rate // block) * block)   # about one second
         cap = lib.RT_EVENT_RING_SIZE // 2
@@ -402,7 +402,7 @@ class Engine:
                 while j > i and evs[j - 1].time >= end:
                     j -= 1
             if j > i:
-                shifted = [Event(**{**e.__dict__, "time": int(e.time) + base}) for e in evs[i:j]]
+                shifted = [replace(e, time=int(e.time) + base) for e in evs[i:j]]
                 self.send(shifted)
             chunk_in = None if input is None else input[pos:end]
             out[pos:end] = self.render(end - pos, block, chunk_in)

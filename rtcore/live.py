@@ -15,6 +15,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from dataclasses import replace
 import time as _time
 from typing import Callable, Sequence
 
@@ -60,7 +61,7 @@ class _Feeder(threading.Thread):
                 while j < n and j - i < cap and evs[j].time <= horizon:
                     j += 1
                 if j > i:
-                    batch = [Event(**{**e.__dict__, "time": self.base + int(e.time)}) for e in evs[i:j]]
+                    batch = [replace(e, time=self.base + int(e.time)) for e in evs[i:j]]
                     k = 0
                     while k < len(batch) and not self.stop_flag.is_set():
                         try:
@@ -98,7 +99,7 @@ def play(engine: Engine, events: Sequence[Event] | None = None, seconds: float |
     sr = engine.sample_rate
     evs: list[Event] = []
     if events:
-        evs = events_sorted(e if e.time is not None else Event(**{**e.__dict__, "time": 0}) for e in events)
+        evs = events_sorted(e if e.time is not None else replace(e, time=0) for e in events)
         if evs[0].time < 0:
             raise ValueError(f"event times must be >= 0 frames (got {evs[0].time})")
     if seconds is not None and seconds < 0:

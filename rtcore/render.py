@@ -6,6 +6,7 @@ same samples for the same events. Deterministic: the same inputs give bit-identi
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,11 +93,10 @@ def render_patch(patch: Patch, midi: str | Path | None = None, input_wav: str | 
     with Engine(sr, max(block, 1024)) as eng:
         eng.load(patch.graph, ai_errors="warn")
         base = eng.frame
-        import time as _t
-        t0 = _t.perf_counter()
+        t0 = time.perf_counter()
         try:
             audio = eng.render_events(events, frames, block=block, input=audio_in, progress=tick)
-            render_seconds = _t.perf_counter() - t0
+            render_seconds = time.perf_counter() - t0
         finally:
             if bar is not None:
                 bar.close()

@@ -36,14 +36,19 @@ def _track(name: str) -> mido.MidiTrack:
     return t
 
 
-def _notes_to_track(track: mido.MidiTrack, notes: list[tuple[float, float, int, int, int]]) -> None:
-    """notes: (start beat, length beats, note, velocity, channel 0-15) -> delta-timed messages."""
+def _note_messages(notes: list[tuple[float, float, int, int, int]]) -> list[tuple[int, int, mido.Message]]:
+    """notes: (start beat, length beats, note, velocity, channel 0-15) -> (tick, order, message)."""
     msgs = []
     for start, length, note, vel, ch in notes:
         on, off = round(start * TPB), round((start + length) * TPB)
         msgs.append((on, 1, mido.Message("note_on", note=note, velocity=vel, channel=ch)))
         msgs.append((off, 0, mido.Message("note_off", note=note, velocity=0, channel=ch)))
-    _append_sorted(track, msgs)
+    return msgs
+
+
+def _notes_to_track(track: mido.MidiTrack, notes: list[tuple[float, float, int, int, int]]) -> None:
+    """Append the notes to the track as delta-timed messages."""
+    _append_sorted(track, _note_messages(notes))
 
 
 def _append_sorted(track: mido.MidiTrack, msgs: list[tuple[int, int, mido.Message]]) -> None:
@@ -81,11 +86,7 @@ def write_band(path: Path) -> None:
     mid.tracks.append(lead)
 
     pad = _track("pad")
-    notes = [(bar * 4, 4.0, n, 70, 1) for bar, chord in enumerate(CHORDS) for n in chord]
-    msgs = []
-    for start, length, note, vel, ch in notes:
-        msgs.append((round(start * TPB), 1, mido.Message("note_on", note=note, velocity=vel, channel=ch)))
-        msgs.append((round((start + length) * TPB), 0, mido.Message("note_off", note=note, velocity=0, channel=ch)))
+    msgs = _note_messages([(bar * 4, 4.0, n, 70, 1) for bar, chord in enumerate(CHORDS) for n in chord])
     # second half: open the pad's filter with CC74 (mapped in band.toml), one step per 16th
     for step in range(64):
         value = 20 + round(100 * step / 63)

@@ -230,11 +230,10 @@ static void release_all(ai_t *s)
 
 static int voice_on(const ai_t *s, int v) { return s->p[P_ALTO + v] >= 0.5f; }
 
-/* does this 16th sound in the arpeggio / bass patterns at this density? */
-static int gate(int64_t step, float density)
+/* the arpeggio / bass patterns strike every `n` 16ths: 16ths, 8ths, quarters or halves */
+static int pattern_every(float density)
 {
-    int every = density >= 0.99f ? 1 : density >= 0.5f ? 2 : density >= 0.25f ? 4 : 8;
-    return step % every == 0;
+    return density >= 0.99f ? 1 : density >= 0.5f ? 2 : density >= 0.25f ? 4 : 8;
 }
 
 /* [audio-thread] the AI's tokens for this step -> note events, in the chosen style */
@@ -257,11 +256,11 @@ static void play_tokens(ai_t *s, const int *tok, int64_t step, int restrike)
     }
     if (s->style == STYLE_CHORALE || !restrike) return;
     /* arpeggio: bass, tenor, alto, tenor ...; bass+pad: the bass, struck on the pattern */
-    if (!gate(step, s->p[P_DENSITY])) return;
+    int every = pattern_every(s->p[P_DENSITY]);
+    if (step % every != 0) return;
     int v = 2;
     if (s->style == STYLE_ARPEGGIO) {
         static const int order[4] = { 2, 1, 0, 1 };
-        int every = s->p[P_DENSITY] >= 0.99f ? 1 : s->p[P_DENSITY] >= 0.5f ? 2 : s->p[P_DENSITY] >= 0.25f ? 4 : 8;
         v = order[(step / every) % 4];
         for (int k = 0; k < 4 && (s->chord[v] < 0 || !voice_on(s, v)); k++) v = order[(step / every + k + 1) % 4];
     }

@@ -247,8 +247,18 @@ static void drain_events(rt_engine_t *e, int64_t block_start)
         if (ev.type == RT_EV_TRANSPORT) {
             /* the musical clock changes as soon as it is told; beat 0 may lie ahead, so
              * controllers (the AI) can prepare the first step before it sounds */
+            int64_t at = ev.time == RT_TIME_NOW ? block_start : ev.time;
+            if (ev.data1 == RT_TRANSPORT_TEMPO) {
+                /* keep the beat phase continuous at `at`: (at - origin) * tempo is invariant */
+                if (ev.value > 0.0f && e->transport.tempo > 0.0) {
+                    double beats_frames = (double)(at - e->transport.origin) * e->transport.tempo;
+                    e->transport.origin = at - (int64_t)llround(beats_frames / ev.value);
+                    e->transport.tempo = ev.value;
+                }
+                continue;
+            }
             e->transport.playing = ev.data1 != 0;
-            if (e->transport.playing) e->transport.origin = ev.time == RT_TIME_NOW ? block_start : ev.time;
+            if (e->transport.playing) e->transport.origin = at;
             if (ev.value > 0.0f) e->transport.tempo = ev.value;
             continue;
         }

@@ -101,7 +101,12 @@ int         rt_node_type_param_info(int type_index, int param, rt_param_info_t *
 #define RT_EV_ALL_NOTES_OFF  6   /* releases every voice of the target node(s) */
 #define RT_EV_CHANNEL_PRESSURE 7 /* value = 0..1 */
 #define RT_EV_TRANSPORT      8   /* musical clock: data1 = 1 play / 0 stop, value = tempo (BPM,
-                                    <= 0 keeps the current one); beat 0 of bar 1 is at `time` */
+                                    <= 0 keeps the current one); beat 0 of bar 1 is at `time`.
+                                    data1 = 2: tempo change only, the beat position at `time`
+                                    (or at the next block) stays where it is */
+#define RT_TRANSPORT_STOP    0
+#define RT_TRANSPORT_PLAY    1
+#define RT_TRANSPORT_TEMPO   2
 
 #define RT_TIME_NOW  ((int64_t)-1)   /* apply at the start of the next block */
 #define RT_NODE_ROUTE (-1)           /* node field: route by MIDI channel */

@@ -67,6 +67,11 @@ class Event:
         return Event(lib.RT_EV_TRANSPORT, time, 0, 1 if play else 0, value=float(tempo))
 
     @staticmethod
+    def tempo_change(tempo: float, time: int | None = None) -> "Event":
+        """Change the musical clock's tempo (BPM) keeping the beat position (no jump)."""
+        return Event(lib.RT_EV_TRANSPORT, time, 0, lib.RT_TRANSPORT_TEMPO, value=float(tempo))
+
+    @staticmethod
     def all_notes_off(channel: int = 0, time: int | None = None, node: str | None = None) -> "Event":
         return Event(lib.RT_EV_ALL_NOTES_OFF, time, channel, node=node)
 

@@ -10,7 +10,7 @@ import difflib
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,20 @@ ENGINE_KEYS = {
     "tail": "s, extra seconds rendered after the last event, 0..60",
     "name": "text",
 }
-TOP_LEVEL = ("engine", "node", "connect", "midi")
+TOP_LEVEL = ("engine", "node", "connect", "midi", "snapshot")
 NODE_KEYS = ("name", "type", "channel", "sample")
 AI_KEYS = ("model", "to")
 SAMPLE_KEYS = ("file", "note", "notes", "root", "loop", "loop_start", "loop_end")
-CC_KEYS = ("cc", "channel", "to", "min", "max", "curve")
+CC_KEYS = ("cc", "channel", "to", "min", "max", "curve", "takeover")
 CURVES = ("lin", "exp", "log")
+MIDI_KEYS = {
+    "cc": "[[midi.cc]] tables: CC maps",
+    "latency": "\"lowest\" (apply at the next block) or \"fixed\" (exactly one block later: no jitter)",
+    "clock_out": "true/false: send MIDI clock (24 per beat) and start/stop on \"rtcore out\"",
+}
+LATENCY_MODES = ("lowest", "fixed")
+SNAPSHOT_KEYS = ("name", "program", "glide")
+LEARN_SUFFIX = ".learn.toml"     # MIDI-learn sidecar: keys.toml -> keys.learn.toml
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,46}$")
 
 
@@ -52,6 +60,8 @@ class CCMap:
     max: float
     curve: str = "lin"
     stepped: bool = False      # int / enum / bool parameter: the value is rounded
+    takeover: bool = True      # soft takeover: the knob acts once it reaches the current value
+    learned: bool = False      # made by MIDI learn (saved to the sidecar file, not the patch)
 
     def value(self, cc_value: int) -> float:
         """Parameter value for a CC value 0-127."""
@@ -78,6 +88,32 @@ class Patch:
     graph: GraphSpec = field(default_factory=GraphSpec)
     cc_maps: list[CCMap] = field(default_factory=list)
     uses_input: bool = False
+    latency: str = "lowest"          # live MIDI/OSC timing: "lowest" or "fixed"
+    clock_out: bool = False          # MIDI clock on the output port
+    snapshots: list["Snapshot"] = field(default_factory=list)
+
+    @property
+    def learn_path(self) -> Path:
+        """The MIDI-learn sidecar file next to the patch (``keys.toml`` -> ``keys.learn.toml``)."""
+        return self.path.with_name(self.path.stem + LEARN_SUFFIX)
+
+    def snapshot(self, name: str) -> "Snapshot":
+        for s in self.snapshots:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A named set of parameter values, recalled by MIDI program change ``program`` (0-127)
+    or by name over OSC; float parameters glide over ``glide`` seconds, others switch at once.
+    ``values``: {(node, param): value in the parameter's unit (enums as indices)}."""
+
+    name: str
+    program: int
+    glide: float
+    values: dict[tuple[str, str], float]
 
 
 class _Ctx:
@@ -237,11 +273,39 @@ def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None)
     midi = doc.get("midi", {})
     if not isinstance(midi, dict):
         raise ctx.fail("[midi]", "must be a table")
-    for key in midi:
-        if key != "cc":
-            raise ctx.fail("[midi]", f"unknown key '{key}' (allowed: cc)")
-    for i, raw in enumerate(midi.get("cc", []) or [], 1):
+    for key, value in midi.items():
+        if key not in MIDI_KEYS:
+            raise ctx.fail("[midi]", f"unknown key '{key}'{_suggest(key, list(MIDI_KEYS))} "
+                                     f"(allowed: {_allowed(list(MIDI_KEYS))})")
+        if key == "latency":
+            if value not in LATENCY_MODES:
+                raise ctx.fail("[midi]", f"key 'latency' = {value!r} (allowed: {_allowed(LATENCY_MODES)})")
+            patch.latency = value
+        elif key == "clock_out":
+            if not isinstance(value, bool):
+                raise ctx.fail("[midi]", f"key 'clock_out' must be true or false (got {value!r})")
+            patch.clock_out = value
+    cc_raw = midi.get("cc", []) or []
+    if not isinstance(cc_raw, list):
+        raise ctx.fail("[midi]", "CC maps are written as [[midi.cc]] tables")
+    for i, raw in enumerate(cc_raw, 1):
         patch.cc_maps.append(_parse_cc(ctx, i, raw, graph, types))
+
+    # ---- [[snapshot]]
+    snaps_raw = doc.get("snapshot", [])
+    if not isinstance(snaps_raw, list):
+        raise ctx.fail("[[snapshot]]", "snapshots are written as [[snapshot]] tables")
+    for i, raw in enumerate(snaps_raw):
+        patch.snapshots.append(_parse_snapshot(ctx, i, raw, graph, types, patch.snapshots))
+
+    # MIDI learn's sidecar file: its maps replace the patch's maps of the same CC and channel
+    if path.name.endswith(LEARN_SUFFIX):
+        raise ctx.fail("top level", f"this is a MIDI-learn sidecar file; load the patch it belongs to")
+    sidecar = patch.learn_path
+    if sidecar.is_file():
+        learned = load_learned(sidecar, graph, types)
+        keys = {(m.cc, m.channel) for m in learned}
+        patch.cc_maps = [m for m in patch.cc_maps if (m.cc, m.channel) not in keys] + learned
 
     # the engine tempo reaches every tempo-aware node that does not set its own
     for n in graph.nodes:
@@ -409,8 +473,86 @@ def _parse_cc(ctx: _Ctx, i: int, raw: Any, graph: GraphSpec, types: dict[str, No
         raise ctx.fail(t, f"key 'curve' = {curve!r} (allowed: {_allowed(CURVES)})")
     if curve == "exp" and (lo <= 0 or hi <= 0):
         raise ctx.fail(t, "key 'curve' = 'exp' needs min and max above 0")
+    takeover = raw.get("takeover", True)
+    if not isinstance(takeover, bool):
+        raise ctx.fail(t, f"key 'takeover' must be true or false (got {takeover!r})")
     return CCMap(cc=cc, channel=channel, node=node_name, param=pname, min=lo, max=hi, curve=curve,
-                 stepped=p.kind != "float")
+                 stepped=p.kind != "float", takeover=takeover)
+
+
+def _parse_snapshot(ctx: _Ctx, i: int, raw: Any, graph: GraphSpec, types: dict[str, NodeType],
+                    earlier: list[Snapshot]) -> Snapshot:
+    t = f"[[snapshot]] #{i + 1}"
+    if not isinstance(raw, dict):
+        raise ctx.fail(t, "must be a table with a name and node = { param = value } entries")
+    name = raw.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ctx.fail(t, f"key 'name' = {name!r}: a snapshot needs a name (a letter, then letters, digits, _ or -)")
+    t = f"[[snapshot]] '{name}'"
+    if any(s.name == name for s in earlier):
+        raise ctx.fail(t, "key 'name': another snapshot already has this name")
+    program = int(_number(ctx, t, "program", raw.get("program", i), 0, 127, True, " (MIDI program)"))
+    if any(s.program == program for s in earlier):
+        raise ctx.fail(t, f"key 'program' = {program}: another snapshot already answers program {program}")
+    glide = _number(ctx, t, "glide", raw.get("glide", 0.0), 0, 60, False, " s")
+    names = [n.name for n in graph.nodes]
+    values: dict[tuple[str, str], float] = {}
+    for key, val in raw.items():
+        if key in SNAPSHOT_KEYS:
+            continue
+        if key == "master":
+            nt = types["limiter"]
+        elif key in names:
+            nt = types[graph.node(key).type]
+        else:
+            raise ctx.fail(t, f"unknown key '{key}': not a node{_suggest(key, names + list(SNAPSHOT_KEYS))} "
+                              f"(allowed: {_allowed(list(SNAPSHOT_KEYS) + names)})")
+        if not isinstance(val, dict):
+            raise ctx.fail(t, f"key '{key}' must be a table of parameters, e.g. {key} = {{ level = -6 }}")
+        for pname, pval in val.items():
+            try:
+                p = nt.param(pname)
+            except KeyError:
+                raise ctx.fail(t, f"key '{key}.{pname}': a {nt.name} has no parameter '{pname}'"
+                                  f"{_suggest(pname, nt.param_names())} (allowed: {_allowed(nt.param_names())})") from None
+            try:
+                values[(key, pname)] = p.coerce(pval)
+            except ValueError as exc:
+                raise ctx.fail(t, f"key '{key}.{pname}' {exc}") from None
+    if not values:
+        raise ctx.fail(t, "no parameters: add node = { param = value } entries")
+    return Snapshot(name=name, program=program, glide=glide, values=values)
+
+
+def load_learned(path: Path, graph: GraphSpec, types: dict[str, NodeType] | None = None) -> list[CCMap]:
+    """The CC maps of a MIDI-learn sidecar file (``[[midi.cc]]`` tables), checked against ``graph``.
+    A map whose node no longer exists is an error naming the sidecar file."""
+    types = types or node_types()
+    ctx = _Ctx(path)
+    try:
+        doc = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PatchError(f"{path}: cannot read the MIDI-learn file: {exc}") from None
+    for key in doc:
+        if key != "midi":
+            raise ctx.fail("top level", f"unknown table '{key}' (a MIDI-learn file holds only [[midi.cc]])")
+    raw = doc.get("midi", {})
+    if not isinstance(raw, dict) or set(raw) - {"cc"} or not isinstance(raw.get("cc", []), list):
+        raise ctx.fail("[midi]", "a MIDI-learn file holds only [[midi.cc]] tables")
+    return [replace(_parse_cc(ctx, i, r, graph, types), learned=True) for i, r in enumerate(raw.get("cc", []), 1)]
+
+
+def save_learned(path: Path, maps: list[CCMap]) -> None:
+    """Write ``maps`` as ``[[midi.cc]]`` tables to the sidecar ``path`` (atomically)."""
+    lines = ["# MIDI learn: written by rtcore (/rtcore/learn/save); loaded with the patch next to it.",
+             "# Edit freely; a map here replaces the patch's own map of the same cc and channel.", ""]
+    for m in maps:
+        lines += ["[[midi.cc]]", f"cc = {m.cc}", f"channel = {m.channel}", f'to = "{m.node}.{m.param}"',
+                  f"min = {m.min!r}", f"max = {m.max!r}", f'curve = "{m.curve}"',
+                  f"takeover = {'true' if m.takeover else 'false'}", ""]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines), "utf-8")
+    tmp.replace(path)
 
 
 def _find_cycle(names: list[str], edges: list[tuple[str, str]]) -> list[str] | None:

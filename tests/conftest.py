@@ -17,3 +17,9 @@ def write_patch(tmp_path):
         p.write_text(text)
         return p
     return _write
+
+
+@pytest.fixture
+def patches_dir() -> Path:
+    """The shipped patches folder (read only: tests that write sidecar files copy patches first)."""
+    return PATCHES

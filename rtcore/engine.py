@@ -163,7 +163,7 @@ class Engine:
         # (since hot reload, an event for the previous generation still reaches kept nodes)
         self._live: tuple[dict[str, tuple[int, NodeType]], int] = ({}, 0)
         self._degraded: set[str] = set()   # nodes of the loaded graph whose settings failed (ai_errors="warn")
-        self.spec: GraphSpec | None = None
+        self.spec: GraphSpec | None = None   # a copy of the loaded spec (rtcore.reload.snapshot)
         self.kept: dict[str, str] = {}
         """Nodes the last :meth:`load` asked to keep their state (new name -> old name)."""
         self.warnings: list[str] = []
@@ -215,7 +215,7 @@ class Engine:
 
         ``ai_errors="warn"``: an AI node whose model cannot be loaded stays silent and the rest
         of the patch plays; the one-line reason is appended to ``self.warnings``."""
-        from .reload import kept_nodes
+        from .reload import kept_nodes, snapshot
         types = node_types()
         with self._graph_lock:
             gp = ffi.new("rt_graph_t **")
@@ -275,7 +275,7 @@ class Engine:
             self._live = (index, generation)
             self._degraded = degraded
             self.kept = kept
-            self.spec = spec
+            self.spec = snapshot(spec)      # what the next load() compares with
 
     def _configure(self, g, idx: int, n, key: str, value: str, ai_errors: str) -> bool:
         """Apply one text setting; False when it failed and ``ai_errors="warn"`` let it pass."""

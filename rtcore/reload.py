@@ -13,6 +13,7 @@ AI would hold the old AI's notes forever. The C core enforces the same rule at c
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -50,6 +51,18 @@ def same_definition(old: NodeSpec, new: NodeSpec, types: Mapping[str, NodeType] 
         return False
     nt = types[new.type]
     return stepped_params(nt, old.params) == stepped_params(nt, new.params) and same_zones(old.samples, new.samples)
+
+
+def snapshot(spec: GraphSpec) -> GraphSpec:
+    """A copy of ``spec`` to compare the next one with: a caller may edit a spec in place and load
+    it again. Lists and dicts are copied; sample data arrays are shared (copying them would double
+    the memory; they are compared by content, so only an in-place edit of the audio itself would
+    go unnoticed)."""
+    return GraphSpec(
+        nodes=[replace(n, params=dict(n.params), config=dict(n.config), samples=[replace(z) for z in n.samples])
+               for n in spec.nodes],
+        connections=list(spec.connections), master=dict(spec.master),
+        event_connections=list(spec.event_connections))
 
 
 def _event_links(spec: GraphSpec) -> dict[str, set[tuple[str, str]]]:
@@ -91,4 +104,4 @@ def kept_nodes(old: GraphSpec, new: GraphSpec, exclude: Iterable[str] = ()) -> d
     return keep
 
 
-__all__ = ["kept_nodes", "same_definition", "same_zones", "stepped_params"]
+__all__ = ["kept_nodes", "same_definition", "same_zones", "snapshot", "stepped_params"]

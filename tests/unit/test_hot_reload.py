@@ -314,6 +314,18 @@ def test_kept_nodes_compares_definitions_not_float_values():
     assert kept_nodes(old, pad_room(), exclude=["pad"]) == {"master": "master", "room": "room"}
 
 
+def test_a_spec_edited_in_place_and_loaded_again_is_compared_with_what_was_loaded():
+    spec = pad_room()
+    with rc.Engine(SR, 256) as e:
+        e.load(spec)
+        spec.nodes[0].params["wave"] = 0.0              # saw now: the pad must start fresh
+        spec.nodes[1].params["mix"] = 0.5
+        e.load(spec)
+        assert e.kept == {"master": "master", "room": "room"}
+        e.load(spec)
+        assert set(e.kept) == {"master", "pad", "room"}
+
+
 def test_kept_nodes_compares_samples_and_settings():
     z = rc.SampleZone(np.zeros((100, 1), np.float32), 48000.0, 0, 127, 60)
     def spec(zone: rc.SampleZone, model: str = "a.onnx") -> GraphSpec:

@@ -95,6 +95,7 @@ static void drop_graphs(rt_engine_t *e)
     while (rt_ring_pop(&e->graphs_out, &g)) rt_graph_free(g);
     rt_graph_free(e->cur); e->cur = NULL;
     rt_graph_free(e->old); e->old = NULL;
+    e->last_committed = NULL;
     atomic_store(&e->live_generation, 0);
     atomic_store(&e->live_nodes, 0);
 }
@@ -178,10 +179,16 @@ int rt_engine_commit_graph(rt_engine_t *e, rt_graph_t *g)
     if (!e->active || g->committed) return RT_ERR_STATE;
     if (g->sample_rate != e->sample_rate || g->max_frames != e->max_frames) return RT_ERR_STATE;
     rt_engine_collect(e);
+    if (rt_ring_space(&e->graphs_in) < 1) return RT_ERR_FULL;
     int rc = rt_graph_prepare(g);
+    if (rc < 0) return rc;
+    /* hot reload: the last committed graph is still allocated (it can only be retired after a
+     * newer graph swaps in) and its structure no longer changes, so it can be read here */
+    rc = rt_graph_plan_keeps(g, e->last_committed);
     if (rc < 0) return rc;
     if (!rt_ring_push(&e->graphs_in, &g)) return RT_ERR_FULL;
     g->committed = 1;
+    e->last_committed = g;
     return RT_OK;
 }
 
@@ -231,10 +238,16 @@ static void take_new_graph(rt_engine_t *e)
     if (!rt_ring_pop(&e->graphs_in, &g)) return;
     if (e->cur) { e->old = e->cur; e->fade_pos = 0; }     /* crossfade old -> new */
     e->cur = g;
+    int kept = rt_graph_take_over(g, e->old);             /* hot reload: states move to g */
+    if (e->old && g->keeps_live && g->seamless) {
+        /* every old node lives on in g with the same inputs: nothing to fade */
+        rt_ring_push(&e->graphs_out, &e->old);            /* space was checked above */
+        e->old = NULL;
+    }
     atomic_store_explicit(&e->live_generation, g->generation, memory_order_relaxed);
     atomic_store_explicit(&e->live_nodes, g->n_nodes, memory_order_relaxed);
     count(&e->c_graph_swaps, 1);
-    telemetry(e, RT_TM_GRAPH_SWAP, (int32_t)g->generation, 0.0f);
+    telemetry(e, RT_TM_GRAPH_SWAP, (int32_t)g->generation, (float)kept);
 }
 
 static void drain_events(rt_engine_t *e, int64_t block_start)
@@ -341,15 +354,23 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
 
         e->transport.now = now;
         if (e->cur) {
-            rt_graph_process(e->cur, in, pos, n, tick);
-            const float *m0 = e->cur->nodes[0].out[0] + pos, *m1 = e->cur->nodes[0].out[1] + pos;
-            if (e->old) {
-                rt_graph_process(e->old, in, pos, n, tick);
-                const float *o0 = e->old->nodes[0].out[0] + pos, *o1 = e->old->nodes[0].out[1] + pos;
+            rt_graph_t *g = e->cur, *o = e->old;
+            if (o && g->keeps_live) rt_graph_process_fade(g, o, in, pos, n, tick, e->fade_pos, e->fade_len);
+            else {
+                rt_graph_process(g, in, pos, n, tick);
+                if (o) rt_graph_process(o, in, pos, n, tick);
+            }
+            const float *m0 = g->nodes[0].out[0] + pos, *m1 = g->nodes[0].out[1] + pos;
+            if (o) {
+                /* a kept master is not processed in the old graph: it mirrors the new one */
+                int mirror = g->keeps_live && g->old_to_new[0] == 0;
+                const float *o0 = mirror ? m0 : o->nodes[0].out[0] + pos;
+                const float *o1 = mirror ? m1 : o->nodes[0].out[1] + pos;
                 for (int i = 0; i < n; i++) {
-                    float t = e->fade_pos < e->fade_len ? (float)e->fade_pos / (float)e->fade_len : 1.0f;
-                    out[0][pos + i] = m0[i] * t + o0[i] * (1.0f - t);
-                    out[1][pos + i] = m1[i] * t + o1[i] * (1.0f - t);
+                    /* new + w (old - new), w = 1 - t: exactly `new` wherever old == new */
+                    float w = e->fade_pos < e->fade_len ? 1.0f - (float)e->fade_pos / (float)e->fade_len : 0.0f;
+                    out[0][pos + i] = m0[i] + w * (o0[i] - m0[i]);
+                    out[1][pos + i] = m1[i] + w * (o1[i] - m1[i]);
                     e->fade_pos++;
                 }
             } else {

@@ -8,6 +8,10 @@
 #include "node.h"
 #include "ring.h"
 
+/* Where a controller's note events go: the graph slot its state lives in. It is allocated in
+ * the same block as the node state, right after it (see rt_graph_add_node), so it moves with the
+ * state when a hot reload hands the state to a node of the next graph; the swap rewrites it to
+ * name the new slot. Nodes keep the pointer they were given at init and never see a stale one. */
 typedef struct rt_emit_ctx {
     struct rt_graph *graph;
     int node;
@@ -25,9 +29,13 @@ typedef struct rt_graph_node {
     int    has_output;                  /* feeds another node */
     int    n_event_targets;             /* controllers: nodes their note events go to */
     int    event_targets[RT_MAX_NODES];
-    rt_emit_ctx_t emit_ctx;
+    rt_emit_ctx_t *emit_ctx;            /* inside the state's allocation: travels with it */
     float *out[2];                      /* max_frames each */
     float *sum[2];                      /* input summing buffer */
+    /* hot reload (rt_graph_keep_node): set on the main thread before commit */
+    int    keep_from;                   /* node of the previous graph whose state this one takes, -1 */
+    int    fade_inputs;                 /* kept, but its inputs differ from the old node's: they are
+                                           crossfaded old -> new during the swap fade */
 } rt_graph_node_t;
 
 struct rt_graph {
@@ -41,6 +49,19 @@ struct rt_graph {
     rt_graph_node_t nodes[RT_MAX_NODES];
     int      order[RT_MAX_NODES];       /* processing order, master last */
     float   *zero;                      /* max_frames of silence */
+
+    /* hot reload: nodes taking over the live state of the previous graph's nodes. Planned on the
+     * main thread at commit (rt_graph_plan_keeps), applied on the audio thread at the swap
+     * (rt_graph_take_over) only if the live graph then is generation keep_gen. */
+    uint32_t keep_gen;                  /* generation the kept states come from, 0 = none */
+    int      n_keeps;
+    int      n_old;                     /* node count of that graph */
+    int16_t  old_to_new[RT_MAX_NODES];  /* its node -> our node holding that state now, or -1 */
+    int      n_plan;                    /* fade schedule: both graphs in one topological order */
+    int16_t  plan[2 * RT_MAX_NODES];    /* >= 0: our node; < 0: -(k + 1) = old node k (not kept) */
+    int      seamless;                  /* every old node kept, no input crossfade: no fade at all */
+    float   *scratch;                   /* input crossfade buffers, 2 * RT_MAX_INPUTS * max_frames */
+    int      keeps_live;                /* [audio-thread] the keeps were applied at the swap */
 };
 
 #define RT_HIST_BINS 20000              /* callback-time histogram, 1 µs bins */
@@ -92,11 +113,26 @@ struct rt_engine {
     rt_meter_t meters[RT_MAX_NODES + 1];
 
     uint32_t next_generation;
+    rt_graph_t *last_committed;         /* [main-thread] the only graph a new one can keep state from */
     struct rt_audio *audio;             /* open live stream, if any */
 };
 
 int  rt_graph_prepare(rt_graph_t *g);   /* topo sort + first control pass [main-thread] */
+/* [main-thread] at commit, after prepare: check g's kept nodes against `old` (the last committed
+ * graph, or NULL) and plan the swap fade; drops keeps that cannot apply. RT_OK or RT_ERR_NOMEM. */
+int  rt_graph_plan_keeps(rt_graph_t *g, const rt_graph_t *old);
+/* [audio-thread] at the swap: if `old` is the graph g planned against, move the kept states into
+ * g (O(nodes), no allocation) and return how many; else 0 and g starts fresh */
+int  rt_graph_take_over(rt_graph_t *g, rt_graph_t *old);
 void rt_graph_process(rt_graph_t *g, const float *const *in, int pos, int n, int tick);
+/* [audio-thread] one node: parameter smoothing + control() at a grid point; processing one chunk
+ * with inputs src[2j], src[2j+1], j < n_src (summed unless the node is RT_NODE_MULTI_INPUT) */
+void rt_node_tick(const rt_graph_t *g, rt_graph_node_t *node);
+void rt_node_run(const rt_graph_t *g, rt_graph_node_t *node, const float *const *src, int n_src,
+                 const float *const *in, int pos, int n);
+/* [audio-thread] during the fade after a swap with kept states: both graphs, one schedule */
+void rt_graph_process_fade(rt_graph_t *g, rt_graph_t *old, const float *const *in, int pos, int n,
+                           int tick, int fade_pos, int fade_len);
 int  rt_graph_route_event(rt_graph_t *g, const rt_event_t *ev, atomic_uint_fast64_t *stale);
 void rt_graph_free(rt_graph_t *g);
 void rt_graph_emit(void *ctx, const rt_event_t *ev);

@@ -2,6 +2,7 @@
  * graph.c -- building a graph of nodes off the audio thread, and processing it
  * chunk by chunk on the audio thread.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -26,6 +27,7 @@ void rt_graph_free(rt_graph_t *g)
     if (!g) return;
     for (int i = 0; i < g->n_nodes; i++) node_free(&g->nodes[i]);
     free(g->zero);
+    free(g->scratch);
     free(g);
 }
 
@@ -70,7 +72,10 @@ int rt_graph_add_node(rt_graph_t *g, const char *type, const char *name)
     n->cls = cls;
     strcpy(n->name, name);
     for (int p = 0; p < cls->n_params; p++) n->target[p] = n->current[p] = cls->params[p].def;
-    n->state = calloc(1, cls->state_size ? cls->state_size : 1);
+    /* the emit context shares the state's allocation (after it, aligned): see rt_emit_ctx_t */
+    size_t ctx_off = (cls->state_size + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t);
+    n->state = calloc(1, ctx_off + sizeof(rt_emit_ctx_t));
+    n->keep_from = -1;
     for (int c = 0; c < 2; c++) {
         n->out[c] = calloc((size_t)g->max_frames, sizeof(float));
         n->sum[c] = calloc((size_t)g->max_frames, sizeof(float));
@@ -78,10 +83,11 @@ int rt_graph_add_node(rt_graph_t *g, const char *type, const char *name)
     if (!n->state || !n->out[0] || !n->out[1] || !n->sum[0] || !n->sum[1]) {
         free(n->state); n->state = NULL; node_free(n); return RT_ERR_NOMEM;
     }
-    n->emit_ctx.graph = g;
-    n->emit_ctx.node = idx;
+    n->emit_ctx = (rt_emit_ctx_t *)(void *)((char *)n->state + ctx_off);
+    n->emit_ctx->graph = g;
+    n->emit_ctx->node = idx;
     rt_node_env_t env = { g->sample_rate, g->max_frames, 0x2545F491u ^ (uint32_t)(idx * 2654435761u),
-                          &g->engine->transport, &g->engine->node_counters, rt_graph_emit, &n->emit_ctx };
+                          &g->engine->transport, &g->engine->node_counters, rt_graph_emit, n->emit_ctx };
     if (cls->init) {
         int rc = cls->init(n->state, &env, n->current);
         if (rc < 0) { free(n->state); n->state = NULL; node_free(n); return rc; }
@@ -208,56 +214,66 @@ int rt_graph_prepare(rt_graph_t *g)
     return RT_OK;
 }
 
+/* [audio-thread] at a control grid point: continuous parameters glide one-pole toward their
+ * target, steps jump; both only at grid points so the result is block-size independent */
+void rt_node_tick(const rt_graph_t *g, rt_graph_node_t *node)
+{
+    const rt_node_class_t *cls = node->cls;
+    for (int p = 0; p < cls->n_params; p++) {
+        float t = node->target[p], c = node->current[p];
+        if (cls->params[p].kind != RT_PARAM_FLOAT) { node->current[p] = t; continue; }
+        float d = t - c;
+        float eps = 1e-6f * (cls->params[p].max - cls->params[p].min);
+        node->current[p] = fabsf(d) <= eps ? t : c + d * g->smooth_coef;
+    }
+    if (cls->control) cls->control(node->state, node->current, RT_CONTROL_FRAMES);
+}
+
+/* [audio-thread] n frames of one node into node->out[.] + pos. src[2j], src[2j+1] are input j's
+ * left/right at this chunk (n_src inputs); summing nodes add them up in node->sum. */
+void rt_node_run(const rt_graph_t *g, rt_graph_node_t *node, const float *const *src, int n_src,
+                 const float *const *in, int pos, int n)
+{
+    const rt_node_class_t *cls = node->cls;
+    float *op[2] = { node->out[0] + pos, node->out[1] + pos };
+    if (cls->flags & RT_NODE_MULTI_INPUT) {
+        cls->process_multi(node->state, src, n_src < RT_MAX_INPUTS ? n_src : RT_MAX_INPUTS, op, n);
+        return;
+    }
+    const float *ip[2];
+    if (cls->flags & RT_NODE_ENGINE_INPUT) {
+        for (int c = 0; c < 2; c++) ip[c] = (in && in[c]) ? in[c] + pos : g->zero;
+    } else if (n_src == 0) {
+        ip[0] = ip[1] = g->zero;
+    } else if (n_src == 1) {
+        ip[0] = src[0]; ip[1] = src[1];
+    } else {
+        for (int c = 0; c < 2; c++) {
+            float *s = node->sum[c] + pos;
+            const float *a = src[c];
+            for (int i = 0; i < n; i++) s[i] = a[i];
+            for (int j = 1; j < n_src; j++) {
+                const float *b = src[2 * j + c];
+                for (int i = 0; i < n; i++) s[i] += b[i];
+            }
+            ip[c] = s;
+        }
+    }
+    cls->process(node->state, ip, op, n);
+}
+
 /* [audio-thread] one chunk of n frames starting at pos inside the current block */
 void rt_graph_process(rt_graph_t *g, const float *const *in, int pos, int n, int tick)
 {
+    const float *src[2 * RT_MAX_NODES];
     for (int k = 0; k < g->n_nodes; k++) {
         rt_graph_node_t *node = &g->nodes[g->order[k]];
-        const rt_node_class_t *cls = node->cls;
-        if (tick) {
-            /* smoothing: continuous parameters glide one-pole toward their target, steps
-             * jump; both only at grid points so the result is block-size independent */
-            for (int p = 0; p < cls->n_params; p++) {
-                float t = node->target[p], c = node->current[p];
-                if (cls->params[p].kind != RT_PARAM_FLOAT) { node->current[p] = t; continue; }
-                float d = t - c;
-                float eps = 1e-6f * (cls->params[p].max - cls->params[p].min);
-                node->current[p] = fabsf(d) <= eps ? t : c + d * g->smooth_coef;
-            }
-            if (cls->control) cls->control(node->state, node->current, RT_CONTROL_FRAMES);
+        if (tick) rt_node_tick(g, node);
+        for (int j = 0; j < node->n_inputs; j++) {
+            src[2 * j] = g->nodes[node->inputs[j]].out[0] + pos;
+            src[2 * j + 1] = g->nodes[node->inputs[j]].out[1] + pos;
         }
-        float *op[2] = { node->out[0] + pos, node->out[1] + pos };
-        if (cls->flags & RT_NODE_MULTI_INPUT) {
-            const float *mp[2 * RT_MAX_INPUTS];
-            int n_in = node->n_inputs < RT_MAX_INPUTS ? node->n_inputs : RT_MAX_INPUTS;
-            for (int j = 0; j < n_in; j++) {
-                mp[2 * j] = g->nodes[node->inputs[j]].out[0] + pos;
-                mp[2 * j + 1] = g->nodes[node->inputs[j]].out[1] + pos;
-            }
-            cls->process_multi(node->state, mp, n_in, op, n);
-            continue;
-        }
-        const float *ip[2];
-        if (cls->flags & RT_NODE_ENGINE_INPUT) {
-            for (int c = 0; c < 2; c++) ip[c] = (in && in[c]) ? in[c] + pos : g->zero;
-        } else if (node->n_inputs == 0) {
-            ip[0] = ip[1] = g->zero;
-        } else if (node->n_inputs == 1) {
-            rt_graph_node_t *src = &g->nodes[node->inputs[0]];
-            ip[0] = src->out[0] + pos; ip[1] = src->out[1] + pos;
-        } else {
-            for (int c = 0; c < 2; c++) {
-                float *s = node->sum[c] + pos;
-                const float *a = g->nodes[node->inputs[0]].out[c] + pos;
-                for (int i = 0; i < n; i++) s[i] = a[i];
-                for (int j = 1; j < node->n_inputs; j++) {
-                    const float *b = g->nodes[node->inputs[j]].out[c] + pos;
-                    for (int i = 0; i < n; i++) s[i] += b[i];
-                }
-                ip[c] = s;
-            }
-        }
-        cls->process(node->state, ip, op, n);
+        rt_node_run(g, node, src, node->n_inputs, in, pos, n);
     }
 }
 
@@ -302,12 +318,19 @@ int rt_graph_route_event(rt_graph_t *g, const rt_event_t *ev, atomic_uint_fast64
 {
     if (ev->node >= 0) {
         if (ev->graph > g->generation) return 0;
-        if (ev->graph != g->generation || ev->node >= g->n_nodes) {
+        int node = ev->node;
+        /* sent to the graph this one replaced, at a node whose state lives on here: it still
+         * reaches that state (a parameter move or note made just before a hot reload) */
+        if (ev->graph != g->generation && g->keeps_live && ev->graph == g->keep_gen && node < g->n_old)
+            node = g->old_to_new[node];
+        else if (ev->graph != g->generation)
+            node = -1;
+        if (node < 0 || node >= g->n_nodes) {
             atomic_store_explicit(stale, atomic_load_explicit(stale, memory_order_relaxed) + 1,
                                   memory_order_relaxed);
             return 1;
         }
-        deliver(&g->nodes[ev->node], ev);
+        deliver(&g->nodes[node], ev);
         return 1;
     }
     if (ev->type == RT_EV_PARAM) return 1;          /* a parameter needs a node */

@@ -129,7 +129,8 @@ typedef struct rt_event {
 #define RT_TM_OVERRUN     2   /* a callback took longer than its period; value = µs */
 #define RT_TM_DROPPED     3   /* events dropped (pending queue full); a = count */
 #define RT_TM_NONFINITE   4   /* master output had NaN/Inf: block muted */
-#define RT_TM_GRAPH_SWAP  5   /* a new graph went live; a = generation */
+#define RT_TM_GRAPH_SWAP  5   /* a new graph went live; a = generation, value = how many of its
+                                 nodes took over the previous graph's state (hot reload) */
 
 typedef struct rt_telemetry {
     int64_t  frame;    /* engine frame at the start of the block */
@@ -270,6 +271,18 @@ typedef struct rt_graph  rt_graph_t;
 /* [main-thread] */ int  rt_graph_node_count(const rt_graph_t *g);
 /* [main-thread] generation number this graph will carry when committed */
 /* [main-thread] */ uint32_t rt_graph_generation(const rt_graph_t *g);
+/* [main-thread] hot reload: node `node` of g (not yet committed) takes over the live state of
+ * node `old_node` of the graph of generation `old_generation` when g swaps in: held notes keep
+ * sounding, tails keep ringing, a controller keeps its performance. Float parameters glide from
+ * the old node's smoothed values to g's; int/enum/bool ones apply at the next control tick, like
+ * a parameter event. RT_ERR_NOT_FOUND unless old_generation is the last committed graph (graphs go
+ * live in commit order, so no other can be live when g swaps in) and both nodes exist;
+ * RT_ERR_INVALID if the types differ, if only one of them is the master, or if the old node is
+ * already taken. At commit, a controller and the instruments it sends notes to are kept together
+ * or not at all (their held notes would hang). At the swap the keeps apply only if that graph is
+ * still the live one (else g starts fresh); a kept node whose inputs changed hears them
+ * crossfaded old -> new. RT_TM_GRAPH_SWAP's value says how many nodes kept their state. */
+/* [main-thread] */ int  rt_graph_keep_node(rt_graph_t *g, int node, uint32_t old_generation, int old_node);
 /* [main-thread] validates (no cycles), sorts, and hands the graph to the engine;
  * on success the engine owns it. RT_ERR_FULL if a swap is still in progress. */
 /* [main-thread] */ int  rt_engine_commit_graph(rt_engine_t *e, rt_graph_t *g);

@@ -163,9 +163,14 @@ class Engine:
         self.max_block = int(max_block)
         self._audio = None
         self._graph_lock = threading.Lock()
-        self._generation = 0
-        self._nodes: dict[str, tuple[int, NodeType]] = {}
-        self.spec: GraphSpec | None = None
+        # (node index by name, generation) of the last loaded graph, replaced as ONE object: a
+        # sender on another thread never pairs one graph's node indices with another's generation
+        # (since hot reload, an event for the previous generation still reaches kept nodes)
+        self._live: tuple[dict[str, tuple[int, NodeType]], int] = ({}, 0)
+        self._degraded: set[str] = set()   # nodes of the loaded graph whose settings failed (ai_errors="warn")
+        self.spec: GraphSpec | None = None   # a copy of the loaded spec (rtcore.reload.snapshot)
+        self.kept: dict[str, str] = {}
+        """Nodes the last :meth:`load` asked to keep their state (new name -> old name)."""
         self.warnings: list[str] = []
         self.tempo: float = 0.0          # BPM the musical clock starts at (set from the patch)
 
@@ -191,18 +196,37 @@ class Engine:
         return self._h
 
     # ---- graphs ------------------------------------------------------------------------
-    def load(self, spec: GraphSpec, timeout: float = 2.0, ai_errors: str = "raise") -> None:
+    @property
+    def _nodes(self) -> dict[str, tuple[int, NodeType]]:
+        return self._live[0]
+
+    @property
+    def _generation(self) -> int:
+        return self._live[1]
+
+    def load(self, spec: GraphSpec, timeout: float = 2.0, ai_errors: str = "raise",
+             keep_state: bool = True) -> None:
         """Build ``spec`` off the audio thread and hand it over; the audio thread swaps it in
         at the next block boundary with a 10 ms crossfade. On any error the running graph
         keeps playing and the error is raised.
 
+        ``keep_state`` (hot reload): every node whose definition did not change (see
+        :mod:`rtcore.reload`: same name, type, channel, settings, samples and int/enum/bool
+        parameters) takes over the live state of its predecessor -- held notes keep sounding,
+        tails keep ringing, the AI keeps playing -- and glides to its new float parameter values
+        (10 ms smoothing); the rest starts fresh and is crossfaded in over 10 ms. The pairs are
+        in :attr:`kept`. ``keep_state=False``: every node starts fresh.
+        ``timeout`` (s): how long to wait for the engine to accept the graph.
+
         ``ai_errors="warn"``: an AI node whose model cannot be loaded stays silent and the rest
         of the patch plays; the one-line reason is appended to ``self.warnings``."""
+        from .reload import kept_nodes, snapshot
         types = node_types()
         with self._graph_lock:
             gp = ffi.new("rt_graph_t **")
             check(lib.rt_graph_create(self.handle, gp), "create graph")
             g = gp[0]
+            degraded: set[str] = set()
             try:
                 index: dict[str, tuple[int, NodeType]] = {"master": (0, types["limiter"])}
                 for name, value in spec.master.items():
@@ -221,7 +245,8 @@ class Engine:
                         check(lib.rt_graph_set_param(g, idx, p.index, float(value)),
                               f"node '{n.name}' {pname} = {value}")
                     for key, value in n.config.items():
-                        self._configure(g, idx, n, key, value, ai_errors)
+                        if not self._configure(g, idx, n, key, value, ai_errors):
+                            degraded.add(n.name)
                     for z in n.samples:
                         data = np.ascontiguousarray(z.data, dtype=np.float32)
                         if data.ndim == 1:
@@ -234,6 +259,13 @@ class Engine:
                     check(lib.rt_graph_connect(g, index[a][0], index[b][0]), f"connect {a} -> {b}")
                 for a, b in spec.event_connections:
                     check(lib.rt_graph_connect_events(g, index[a][0], index[b][0]), f"send notes {a} -> {b}")
+                old_index, old_generation = self._live
+                kept: dict[str, str] = {}
+                if keep_state and self.spec is not None and old_generation:
+                    kept = kept_nodes(self.spec, spec, exclude=self._degraded)
+                    for new_name, old_name in kept.items():
+                        check(lib.rt_graph_keep_node(g, index[new_name][0], old_generation, old_index[old_name][0]),
+                              f"keep the state of node '{old_name}'")
                 generation = lib.rt_graph_generation(g)
                 deadline = _time.monotonic() + timeout
                 while True:
@@ -245,11 +277,13 @@ class Engine:
             except BaseException:
                 lib.rt_graph_destroy(g)     # never committed: ours to free
                 raise
-            self._nodes = index
-            self._generation = generation
-            self.spec = spec
+            self._live = (index, generation)
+            self._degraded = degraded
+            self.kept = kept
+            self.spec = snapshot(spec)      # what the next load() compares with
 
-    def _configure(self, g, idx: int, n, key: str, value: str, ai_errors: str) -> None:
+    def _configure(self, g, idx: int, n, key: str, value: str, ai_errors: str) -> bool:
+        """Apply one text setting; False when it failed and ``ai_errors="warn"`` let it pass."""
         from .errors import ModelError
         err = ffi.new("char[512]")
         if key == "model":             # the AI needs ONNX Runtime's C library first
@@ -268,12 +302,13 @@ class Engine:
             if key == "model":
                 return self._ai_problem(text, ai_errors)
             check(rc, text)
+        return True
 
-    def _ai_problem(self, text: str, ai_errors: str) -> None:
+    def _ai_problem(self, text: str, ai_errors: str) -> bool:
         from .errors import ModelError
         if ai_errors == "warn":
             self.warnings.append(f"{text}; playing without the AI")
-            return None
+            return False
         raise ModelError(text)
 
     def node_names(self) -> list[str]:
@@ -282,25 +317,27 @@ class Engine:
     def node_type(self, node: str) -> NodeType:
         return self._node(node)[1]
 
-    def _node(self, name: str) -> tuple[int, NodeType]:
+    def _node(self, name: str, nodes: dict[str, tuple[int, NodeType]] | None = None) -> tuple[int, NodeType]:
+        nodes = self._nodes if nodes is None else nodes
         try:
-            return self._nodes[name]
+            return nodes[name]
         except KeyError:
-            raise NotFoundError(f"no node named '{name}' (nodes: {', '.join(self._nodes) or 'none'})",
+            raise NotFoundError(f"no node named '{name}' (nodes: {', '.join(nodes) or 'none'})",
                                 lib.RT_ERR_NOT_FOUND) from None
 
     # ---- events ------------------------------------------------------------------------
     def _fill(self, c, ev: Event) -> None:
+        nodes, generation = self._live          # one snapshot: indices and generation agree
         c.time = lib.RT_TIME_NOW if ev.time is None else int(ev.time)
         c.type = ev.type
         c.channel = ev.channel
         c.data1 = ev.data1
         c.data2 = ev.data2
         c.node = lib.RT_NODE_ROUTE
-        c.graph = self._generation
+        c.graph = generation
         c.value = 0.0
         if ev.node is not None:
-            idx, nt = self._node(ev.node)
+            idx, nt = self._node(ev.node, nodes)
             c.node = idx
             if ev.type == lib.RT_EV_PARAM:
                 try:

@@ -6,7 +6,9 @@
  * switched on only while rt_engine_process() runs. The graph holds one node of every
  * built-in type (found through the public type table, so new nodes are covered
  * automatically); the run throws note storms, CCs, pitch bends, parameter sweeps over
- * every parameter's full range, host-block-size changes and graph swaps at it.
+ * every parameter's full range, host-block-size changes and graph swaps at it. The swaps
+ * rotate through hot reloads keeping every node's state, keeping every other node's (the
+ * rest start fresh, so kept nodes crossfade their inputs), and keeping nothing.
  * Prints "allocations during process: N" and exits 0 when N == 0.
  */
 #include <stdio.h>
@@ -96,8 +98,11 @@ int main(int argc, char **argv)
     CHECK(rt_engine_activate(e, 48000.0, 1024));
     node_ref nodes[RT_MAX_NODES];
     int n_nodes = 0;
-    CHECK(rt_engine_commit_graph(e, build(e, nodes, &n_nodes)));
-    uint32_t gen = rt_graph_generation(NULL);
+    rt_graph_t *first = build(e, nodes, &n_nodes);
+    uint32_t last_gen = rt_graph_generation(first);   /* the last committed graph */
+    CHECK(rt_engine_commit_graph(e, first));
+    uint32_t gen = 0;
+    int swaps = 0, kept_total = 0, kept_partial = 0;
     rt_event_t tr;                                   /* start the musical clock: the AI plays */
     memset(&tr, 0, sizeof tr);
     tr.time = 0; tr.type = RT_EV_TRANSPORT; tr.data1 = 1; tr.value = 240.0f; tr.node = RT_NODE_ROUTE;
@@ -145,14 +150,28 @@ int main(int argc, char **argv)
         }
         rt_engine_send_many(e, evs, ne);
         /* now and then a new graph (built here, off the "audio thread", as Python does) */
-        if (block % 500 == 250) {
+        if (block % 250 == 125) {
             rt_engine_collect(e);
             rt_graph_t *g = build(e, nodes, &n_nodes);
+            int mode = swaps++ % 3;                        /* 0 keep all, 1 every other, 2 none */
+            for (int k = 0; mode < 2 && k < n_nodes + 1; k++) {
+                int idx = k < n_nodes ? nodes[k].idx : 0;  /* + the master */
+                if (mode == 0 || idx % 2 == 0) CHECK(rt_graph_keep_node(g, idx, last_gen, idx));
+            }
+            uint32_t gen_g = rt_graph_generation(g);
             if (rt_engine_commit_graph(e, g) < 0) rt_graph_destroy(g);
+            else last_gen = gen_g;
         }
         counting = 1;
         rt_engine_process(e, in, out, frames);
         counting = 0;
+        rt_telemetry_t tm[16];
+        for (int k = rt_engine_poll_telemetry(e, tm, 16); k > 0; k = rt_engine_poll_telemetry(e, tm, 16))
+            for (int j = 0; j < k; j++)
+                if (tm[j].type == RT_TM_GRAPH_SWAP && tm[j].value > 0) {
+                    kept_total += (int)tm[j].value;
+                    kept_partial += (int)tm[j].value < n_nodes;
+                }
         for (int i = 0; i < frames; i++)
             if (!isfinite(out_l[i]) || !isfinite(out_r[i])) { fprintf(stderr, "non-finite output\n"); return 3; }
         total_frames += frames;
@@ -162,6 +181,8 @@ int main(int argc, char **argv)
            total_frames, (unsigned long long)st.events_in, (unsigned long long)st.graph_swaps);
     printf("AI steps: %llu, AI notes: %llu, missed deadlines: %llu\n", (unsigned long long)st.ai_steps,
            (unsigned long long)st.notes_out, (unsigned long long)st.ai_missed_deadlines);
+    printf("nodes that kept their state across swaps: %d (swaps keeping only some: %d)\n",
+           kept_total, kept_partial);
     printf("allocations during process: %ld, frees during process: %ld\n", n_alloc, n_free);
     rt_engine_destroy(e);
     return (n_alloc == 0 && n_free == 0) ? 0 : 1;

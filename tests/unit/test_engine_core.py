@@ -37,7 +37,7 @@ def test_graph_swap_crossfades_without_a_click_and_frees_the_old_graph():
         e.load(amp_graph(0.0))
         a = e.render(4800, 128, dc(4800))
         assert np.allclose(a[-1], 0.5)
-        e.load(amp_graph(-20.0))
+        e.load(amp_graph(-20.0), keep_state=False)     # a plain swap (hot reload would glide the gain)
         b = e.render(4800, 128, dc(4800))
         assert np.allclose(b[-1], 0.05, atol=1e-6)
         steps = np.abs(np.diff(np.concatenate([a[:, 0], b[:, 0]])))
@@ -84,7 +84,7 @@ def test_stale_event_for_replaced_graph():
         e.load(amp_graph())
         e.send(Event.param_set("amp", "gain", -6.0, time=2000))
         e.render(100, 100)            # the event waits in the pending queue
-        e.load(amp_graph())           # replaced before it was due
+        e.load(amp_graph(), keep_state=False)   # replaced before it was due (a kept node would get it)
         e.render(4000, 100)
         assert e.stats().events_stale == 1
 

@@ -314,6 +314,7 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
     int head = 0, pos = 0, deferred = 0;
     while (pos < frames) {
         int64_t now = start + pos;
+        e->transport.now = now;      /* event() handlers (and the notes they emit) see the event's frame */
         /* every event due now, in time order; events for a graph that is committed but
          * not live yet move to the front and wait for the next block */
         while (head < e->n_pending && e->pending[head].time <= now) {
@@ -329,7 +330,6 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
         if (n > frames - pos) n = frames - pos;
         if (head < e->n_pending && e->pending[head].time < now + n) n = (int)(e->pending[head].time - now);
 
-        e->transport.now = now;
         if (e->cur) {
             rt_graph_process(e->cur, in, pos, n, tick);
             const float *m0 = e->cur->nodes[0].out[0] + pos, *m1 = e->cur->nodes[0].out[1] + pos;
@@ -512,6 +512,7 @@ int rt_engine_stats(rt_engine_t *e, rt_stats_t *o)
     o->ai_steps = LD(node_counters.ai_steps);
     o->ai_missed_deadlines = LD(node_counters.ai_missed_deadlines);
     o->ai_late_notes = LD(node_counters.ai_late_notes);
+    o->ai_missed_notes = LD(node_counters.ai_missed_notes);
     o->transport_playing = e->transport.playing;
     o->tempo = e->transport.tempo;
     o->transport_origin = e->transport.origin;

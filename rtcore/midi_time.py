@@ -66,11 +66,13 @@ class MidiTimestamper:
 
     ``source_clock``: the clock the backend's deltas are measured on (libjack's,
     :data:`JACK_CLOCK`). ``max_drift_ppm``: how fast (µs per s) the offset may rise.
-    ``reanchor_ms``: an estimate this much before the arrival restarts the offset.
+    ``reanchor_ms``: an estimate this much before the arrival restarts the offset (a
+    message that reached Python later than that, a long GIL stall, is then stamped at its
+    arrival: keep it above the stalls a polling thread can see).
     ``now``: a :data:`ClockPair` (tests inject one); default reads the real clocks.
     """
 
-    def __init__(self, source_clock: int = JACK_CLOCK, max_drift_ppm: float = 20.0, reanchor_ms: float = 10.0,
+    def __init__(self, source_clock: int = JACK_CLOCK, max_drift_ppm: float = 20.0, reanchor_ms: float = 30.0,
                  now: ClockPair | None = None) -> None:
         self._now = now or clock_pair(source_clock)
         self._drift = max_drift_ppm * 1e-6

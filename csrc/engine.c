@@ -337,6 +337,7 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
     int head = 0, pos = 0, deferred = 0;
     while (pos < frames) {
         int64_t now = start + pos;
+        e->transport.now = now;      /* event() handlers (and the notes they emit) see the event's frame */
         /* every event due now, in time order; events for a graph that is committed but
          * not live yet move to the front and wait for the next block */
         while (head < e->n_pending && e->pending[head].time <= now) {
@@ -352,7 +353,6 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
         if (n > frames - pos) n = frames - pos;
         if (head < e->n_pending && e->pending[head].time < now + n) n = (int)(e->pending[head].time - now);
 
-        e->transport.now = now;
         if (e->cur) {
             rt_graph_t *g = e->cur, *o = e->old;
             if (o && g->keeps_live) rt_graph_process_fade(g, o, in, pos, n, tick, e->fade_pos, e->fade_len);
@@ -543,6 +543,7 @@ int rt_engine_stats(rt_engine_t *e, rt_stats_t *o)
     o->ai_steps = LD(node_counters.ai_steps);
     o->ai_missed_deadlines = LD(node_counters.ai_missed_deadlines);
     o->ai_late_notes = LD(node_counters.ai_late_notes);
+    o->ai_missed_notes = LD(node_counters.ai_missed_notes);
     o->transport_playing = e->transport.playing;
     o->tempo = e->transport.tempo;
     o->transport_origin = e->transport.origin;

@@ -21,7 +21,7 @@
 /* The engine's musical clock and shared counters, owned by the engine, read by nodes on the
  * audio thread (written by the audio thread only, before nodes run). */
 typedef struct rt_transport {
-    int64_t now;            /* engine frame of the current control tick */
+    int64_t now;            /* engine frame of the current control tick; inside event(), the event's frame */
     int64_t origin;         /* engine frame of beat 0 */
     double  tempo;          /* BPM */
     int     playing;
@@ -29,7 +29,7 @@ typedef struct rt_transport {
 } rt_transport_t;
 
 typedef struct rt_node_counters {
-    _Atomic uint64_t ai_steps, ai_missed_deadlines, ai_late_notes;
+    _Atomic uint64_t ai_steps, ai_missed_deadlines, ai_late_notes, ai_missed_notes;
 } rt_node_counters_t;
 
 /* [audio-thread] deliver a note event from a controller to its event-connected nodes (now,

@@ -167,6 +167,7 @@ typedef struct rt_stats {
     uint64_t ai_steps;           /* 16th-note steps the AI played */
     uint64_t ai_missed_deadlines;/* steps whose prediction was not ready: the chord was held */
     uint64_t ai_late_notes;      /* player notes after a step began, answered by a re-pick */
+    uint64_t ai_missed_notes;    /* reactive mode: notes whose row was not ready (taken next step) */
     int32_t  transport_playing;
     double   tempo;              /* BPM */
     int64_t  transport_origin;   /* engine frame of beat 0 */

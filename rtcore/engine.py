@@ -108,6 +108,7 @@ class Stats:
     ai_steps: int
     ai_missed_deadlines: int
     ai_late_notes: int
+    ai_missed_notes: int
     transport_playing: int
     tempo: float
     transport_origin: int
@@ -136,7 +137,9 @@ class Stats:
             f"p99 {self.cb_p99_us:.0f} µs ({self.p99_pct:.1f} %)  "
             f"max {self.cb_max_us:.0f} µs ({self.max_pct:.1f} %)  of a {self.period_us:.0f} µs period"
             + (f"\nAI: {self.ai_steps} steps, {self.ai_missed_deadlines} missed deadlines (chord held), "
-               f"{self.ai_late_notes} late notes re-harmonized, {self.notes_out} notes played"
+               f"{self.ai_late_notes} late notes re-harmonized"
+               + (f" ({self.ai_missed_notes} not ready in time)" if self.ai_missed_notes else "")
+               + f", {self.notes_out} notes played"
                if self.ai_steps else "")
         )
 

@@ -9,7 +9,14 @@
  * table lookup. A note that comes a little late (within `late_window` ms) re-picks. If the
  * table is not ready when the step begins, the previous chord is held (a musical fallback)
  * and ai_missed_deadlines counts it. The chosen candidate is committed at the end of the
- * late window; the thread then prepares the next step from that candidate's state.
+ * late window (grid mode); the thread then prepares the next step from that candidate's state.
+ *
+ * `follow = reactive`: every new note-on re-harmonizes at its own sample, anywhere in the
+ * step, from the event callback (no late-window limit). The candidate tables are double
+ * buffered by step parity, so step t's rows stay readable while the thread already writes
+ * step t+1's; a re-pick after the commit asks the thread again for t+1 from the new pick.
+ * A row that is not ready yet is counted (ai_missed_notes) and the note is taken at the
+ * next step instead. Inline / freewheel, the commit waits for the step's end instead.
  *
  * Offline (freewheel) and in `mode = inline`, the audio thread instead runs the one step it
  * needs itself: same tokens (same state, same RNG stream), no deadline. Inline mode exists to
@@ -32,9 +39,10 @@
 #include "dsp.h"
 
 enum { P_ENABLED, P_ALTO, P_TENOR, P_BASS, P_TEMPERATURE, P_TOP_K, P_STYLE, P_DENSITY,
-       P_TRANSPOSE, P_VELOCITY, P_SEED, P_MODE, P_LATE_WINDOW, P_COUNT };
+       P_TRANSPOSE, P_VELOCITY, P_SEED, P_MODE, P_LATE_WINDOW, P_FOLLOW, P_COUNT };
 enum { STYLE_CHORALE, STYLE_ARPEGGIO, STYLE_BASS_PAD };
 enum { MODE_THREAD, MODE_INLINE };
+enum { FOLLOW_GRID, FOLLOW_REACTIVE };
 
 static const rt_param_info_t params[P_COUNT] = {
     { "enabled", "", 0, 1, 1, RT_PARAM_BOOL, "", "the accompanist plays (0 = silent, notes released)" },
@@ -52,10 +60,14 @@ static const rt_param_info_t params[P_COUNT] = {
     { "mode", "", 0, 1, 0, RT_PARAM_ENUM, "thread|inline",
       "thread: predicted ahead on an inference thread (default); inline: computed in the audio callback" },
     { "late_window", "ms", 0, 100, 30, RT_PARAM_FLOAT, "", "a player's note this late into a step still changes that step's harmony" },
+    /* appended last: the indices above are part of saved OSC / MIDI maps */
+    { "follow", "", 0, 1, 0, RT_PARAM_ENUM, "grid|reactive",
+      "grid: the harmony changes on the 16th grid (up to late_window late); reactive: every new note re-harmonizes at its own sample" },
 };
 
 #define N_CAND RT_AI_VOCAB
 #define NV RT_AI_VOICES
+#define BANKS 2                  /* candidate tables by step parity: t readable while t+1 is written */
 
 typedef struct {                 /* audio thread -> worker: prepare `step` */
     int64_t step;
@@ -88,27 +100,34 @@ typedef struct {
     atomic_int claim;                        /* the audio thread is inside an inline step */
     ai_request_t req;                        /* written by audio, read by worker after req_seq */
     atomic_llong req_seq;
-    atomic_llong cand_step[N_CAND];          /* the step each candidate row is valid for */
-    int cand_tok[N_CAND][NV];
-    uint32_t cand_rng[N_CAND];
-    float *cand_state;                       /* N_CAND * S, worker only */
+    /* bank = step & 1. A row is valid when its tag is the sequence number of the latest request
+     * for that bank (bank_seq): rows of superseded batches never match. The worker writes a
+     * row only while its tag does not match, so the audio thread never reads a row being written. */
+    atomic_llong cand_tag[BANKS][N_CAND];
+    int cand_tok[BANKS][N_CAND][NV];
+    uint32_t cand_rng[BANKS][N_CAND];
+    float *cand_state;                       /* BANKS * N_CAND * S, worker only */
     float *w_state;                          /* S, worker: state before the step it prepares */
     float *w_logits;                         /* NV * VOCAB */
 
     /* ---- inline / freewheel path (audio thread) ---- */
     float *i_state, *i_next, *i_logits;
     int i_prev[NV];
-    uint32_t i_rng;
+    uint32_t i_rng, i_rng_next;              /* the RNG before this step / after the last inline step */
 
     /* ---- audio thread ---- */
     int64_t cur_step;                        /* step sounding now, -1 none */
     int64_t step_start;                      /* frame of its first tick */
     int committed, picked_melody, fallback, started;
+    int window_open;                         /* inside the late window (tick path re-picks) */
+    int64_t bank_seq[BANKS];                 /* sequence number of the last request per bank */
     int played[NV];                          /* tokens the AI played this step (model's view) */
     int melody_note, melody_new;             /* the player's sounding note (-1 none), new since the step began */
     unsigned char held[128];
     int voice_note[NV];                      /* sounding pitch per voice (after transpose), -1 */
     int chord[NV];                           /* current chord pitches per voice (before transpose), -1 */
+    int chord_before[NV];                    /* chord[] before this step's tokens: a re-pick applies
+                                                its row to this, not on top of the discarded row */
     int arp_note;                            /* arpeggio / bass+pad: the struck note, -1 */
     int arp_channel;
     int style, mode;
@@ -117,6 +136,15 @@ typedef struct {
 } ai_t;
 
 /* ---- helpers ---------------------------------------------------------------- */
+static int synchronous(const ai_t *s) { return s->mode == MODE_INLINE || s->tr->freewheel; }
+static int reactive(const ai_t *s) { return s->p[P_FOLLOW] >= 0.5f; }
+
+static void bump(_Atomic uint64_t *c)
+{
+    /* single writer (the audio thread): a relaxed load + store, no locked add */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
 static int melody_token(int note, int is_new)
 {
     if (note < 0) return RT_AI_REST;
@@ -133,6 +161,11 @@ static void sample_tokens(const float *logits, float temperature, int top_k, uin
 }
 
 /* ---- worker thread ------------------------------------------------------------ */
+static float *cand_row(ai_t *s, int bank, int m)
+{
+    return s->cand_state + ((size_t)bank * N_CAND + (size_t)m) * (size_t)s->S;
+}
+
 static void *worker_main(void *arg)
 {
     ai_t *s = arg;
@@ -156,14 +189,15 @@ static void *worker_main(void *arg)
             nanosleep(&ts, NULL);                    /* an inline step takes microseconds */
             atomic_store_explicit(&s->busy, 1, memory_order_seq_cst);
         }
+        int bank = (int)(r.step & 1), pbank = bank ^ 1;       /* step-1's rows: the other bank */
         if (r.reset) {
             memset(s->w_state, 0, sizeof(float) * (size_t)s->S);
             for (int v = 0; v < NV; v++) prev[v] = RT_AI_REST;
             rng = r.seed ? r.seed : 1;
         } else {
-            memcpy(s->w_state, s->cand_state + (size_t)r.melody_prev * s->S, sizeof(float) * (size_t)s->S);
+            memcpy(s->w_state, cand_row(s, pbank, r.melody_prev), sizeof(float) * (size_t)s->S);
             memcpy(prev, r.prev_tokens, sizeof prev);
-            rng = s->cand_rng[r.melody_prev];
+            rng = s->cand_rng[pbank][r.melody_prev];
         }
         /* likeliest first: the melody holds, rests, or moves to a near pitch. Each row is usable
          * on its own as soon as it is written, so a slow model still answers most steps. */
@@ -179,10 +213,10 @@ static void *worker_main(void *arg)
             if (atomic_load_explicit(&s->req_seq, memory_order_acquire) != seq) break;   /* superseded */
             int m = order[i];
             uint32_t crng = rng;
-            rt_model_step(s->model, m, r.beat, prev, s->w_state, s->cand_state + (size_t)m * s->S, s->w_logits);
-            sample_tokens(s->w_logits, r.temperature, r.top_k, &crng, s->cand_tok[m]);
-            s->cand_rng[m] = crng;
-            atomic_store_explicit(&s->cand_step[m], r.step, memory_order_release);
+            rt_model_step(s->model, m, r.beat, prev, s->w_state, cand_row(s, bank, m), s->w_logits);
+            sample_tokens(s->w_logits, r.temperature, r.top_k, &crng, s->cand_tok[bank][m]);
+            s->cand_rng[bank][m] = crng;
+            atomic_store_explicit(&s->cand_tag[bank][m], seq, memory_order_release);
         }
         atomic_store_explicit(&s->busy, 0, memory_order_release);
     }
@@ -205,6 +239,7 @@ static void request(ai_t *s, int64_t step, int reset)
     s->req.top_k = (int)s->p[P_TOP_K];
     s->req.seed = (uint32_t)s->p[P_SEED] * 2654435761u + 1u;
     atomic_store_explicit(&s->req_seq, ++s->last_seq, memory_order_release);
+    s->bank_seq[step & 1] = s->last_seq;         /* only rows of this request are valid now */
     sem_post(&s->wake);
 }
 
@@ -288,17 +323,18 @@ static int inline_step(ai_t *s, int64_t step, int melody, int *out)
     rt_model_step(s->model, melody, (int)(step % RT_AI_BEATS), s->i_prev, s->i_state, s->i_next, s->i_logits);
     atomic_store_explicit(&s->claim, 0, memory_order_release);
     sample_tokens(s->i_logits, s->p[P_TEMPERATURE], (int)s->p[P_TOP_K], &rng, out);
-    s->cand_rng[0] = rng;                        /* kept until commit */
+    s->i_rng_next = rng;                         /* kept until commit */
     return 1;
 }
 
 static void commit(ai_t *s)
 {
     s->committed = 1;
-    if (s->mode == MODE_INLINE || s->tr->freewheel) {
+    s->window_open = 0;
+    if (synchronous(s)) {
         if (s->fallback) return;                 /* nothing ran: the state stays where it was */
         float *t = s->i_state; s->i_state = s->i_next; s->i_next = t;   /* the state after this step */
-        s->i_rng = s->cand_rng[0];
+        s->i_rng = s->i_rng_next;
         memcpy(s->i_prev, s->played, sizeof s->played);
         return;
     }
@@ -308,57 +344,66 @@ static void commit(ai_t *s)
 /* [audio-thread] the candidate row of melody token m for the current step, if it is written */
 static int row_ready(ai_t *s, int m)
 {
-    return atomic_load_explicit(&s->cand_step[m], memory_order_acquire) == s->cur_step;
+    int b = (int)(s->cur_step & 1);
+    return atomic_load_explicit(&s->cand_tag[b][m], memory_order_acquire) == s->bank_seq[b];
 }
+
 
 static void begin_step(ai_t *s, int64_t step)
 {
     s->cur_step = step;
     s->step_start = s->tr->now;
     s->committed = 0;
+    s->window_open = 1;
     int m = melody_token(s->melody_note, s->melody_new);
     s->melody_new = 0;
     s->picked_melody = m;
     s->fallback = 0;
     int tok[NV];
-    if (s->mode == MODE_INLINE || s->tr->freewheel) {
+    if (synchronous(s)) {
         s->fallback = !inline_step(s, step, m, tok);
     } else if (row_ready(s, m)) {
-        memcpy(tok, s->cand_tok[m], sizeof tok);
+        memcpy(tok, s->cand_tok[s->cur_step & 1][m], sizeof tok);
     } else {
         for (int v = 0; v < NV; v++) tok[v] = RT_AI_HOLD;
         s->fallback = 1;
     }
     if (s->fallback) {
         /* late: the chord is held (the musical fallback), and counted */
-        if (s->started)
-            atomic_store_explicit(&s->ctr->ai_missed_deadlines,
-                                  atomic_load_explicit(&s->ctr->ai_missed_deadlines, memory_order_relaxed) + 1,
-                                  memory_order_relaxed);
+        if (s->started) bump(&s->ctr->ai_missed_deadlines);
     }
     s->started = 1;
     memcpy(s->played, tok, sizeof tok);
+    memcpy(s->chord_before, s->chord, sizeof s->chord);
     play_tokens(s, tok, step, 1);
-    atomic_store_explicit(&s->ctr->ai_steps, atomic_load_explicit(&s->ctr->ai_steps, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    bump(&s->ctr->ai_steps);
 }
 
-/* a player's note arrived after the step began, inside the late window: re-pick */
-static void late_note(ai_t *s)
+/* [audio-thread] a player's note arrived after the step began: re-pick this step's row.
+ * Grid mode: only inside the late window (before the commit). Reactive mode: anywhere in the
+ * step; after the commit the worker is asked again for step+1, from this pick. */
+static void repick(ai_t *s, int count_miss)
 {
     int m = melody_token(s->melody_note, 1);
+    if (m == s->picked_melody) { s->melody_new = 0; return; }
+    int tok[NV], ok;
+    if (synchronous(s)) ok = inline_step(s, s->cur_step, m, tok);
+    else if ((ok = row_ready(s, m))) memcpy(tok, s->cand_tok[s->cur_step & 1][m], sizeof tok);
+    if (!ok) {
+        /* grid: the onset is dropped, as before. reactive: counted, and the note stays new
+         * so the next step (or a later tick inside the window) takes it */
+        if (!reactive(s)) s->melody_new = 0;
+        else if (count_miss) bump(&s->ctr->ai_missed_notes);
+        return;
+    }
     s->melody_new = 0;
-    if (m == s->picked_melody) return;
-    int tok[NV];
-    if (s->mode == MODE_INLINE || s->tr->freewheel) { if (!inline_step(s, s->cur_step, m, tok)) return; }
-    else if (row_ready(s, m)) memcpy(tok, s->cand_tok[m], sizeof tok);
-    else return;
     s->picked_melody = m;
     s->fallback = 0;
     memcpy(s->played, tok, sizeof tok);
+    memcpy(s->chord, s->chord_before, sizeof s->chord);   /* HOLD means the chord of step-1 */
     play_tokens(s, tok, s->cur_step, 0);
-    atomic_store_explicit(&s->ctr->ai_late_notes,
-                          atomic_load_explicit(&s->ctr->ai_late_notes, memory_order_relaxed) + 1, memory_order_relaxed);
+    bump(&s->ctr->ai_late_notes);
+    if (s->committed && !synchronous(s)) request(s, s->cur_step + 1, 0);
 }
 
 static void reset_performance(ai_t *s)
@@ -368,6 +413,7 @@ static void reset_performance(ai_t *s)
     s->first_step = -1;
     s->started = 0;
     s->committed = 1;
+    s->window_open = 0;
     s->picked_melody = RT_AI_REST;
     for (int v = 0; v < NV; v++) { s->played[v] = RT_AI_REST; s->chord[v] = -1; s->i_prev[v] = RT_AI_REST; }
     if (s->i_state) memset(s->i_state, 0, sizeof(float) * (size_t)s->S);
@@ -388,7 +434,10 @@ static int ai_init(void *st, const rt_node_env_t *env, const float *p)
     s->arp_note = -1;
     for (int v = 0; v < NV; v++) s->voice_note[v] = -1;
     atomic_init(&s->req_seq, 0);
-    for (int m = 0; m < N_CAND; m++) atomic_init(&s->cand_step[m], -1);
+    for (int b = 0; b < BANKS; b++) {
+        s->bank_seq[b] = -1;                 /* no request yet: no row is valid */
+        for (int m = 0; m < N_CAND; m++) atomic_init(&s->cand_tag[b][m], 0);
+    }
     atomic_init(&s->quit, 0);
     atomic_init(&s->busy, 0);
     atomic_init(&s->claim, 0);
@@ -428,7 +477,7 @@ static int ai_configure(void *st, const char *key, const char *value, char *err,
     int rc = rt_model_open(value, &m, err, err_len);
     if (rc < 0) return rc;
     int S = rt_model_state_size(m);
-    s->cand_state = calloc((size_t)N_CAND * (size_t)S, sizeof(float));
+    s->cand_state = calloc((size_t)BANKS * N_CAND * (size_t)S, sizeof(float));
     s->w_state = calloc((size_t)S, sizeof(float));
     s->w_logits = calloc(NV * RT_AI_VOCAB, sizeof(float));
     s->i_state = calloc((size_t)S, sizeof(float));
@@ -448,13 +497,72 @@ static int ai_configure(void *st, const char *key, const char *value, char *err,
     return RT_OK;
 }
 
+/* [audio-thread] the 16th step sounding at the current frame; -1 before beat 0 */
+static int64_t step_now(const ai_t *s)
+{
+    const rt_transport_t *tr = s->tr;
+    double step_frames = s->sr * 60.0 / (tr->tempo * 4.0);
+    int64_t pos = tr->now - tr->origin;
+    return pos < 0 ? -1 : (int64_t)floor((double)pos / step_frames);
+}
+
+/* [audio-thread] follow the musical clock at the current frame: a control tick, or (reactive
+ * mode) a player's note-on, which may fall past a step boundary before the tick that would
+ * begin that step: the step then begins at the note's frame. */
+static void follow_transport(ai_t *s)
+{
+    const rt_transport_t *tr = s->tr;
+    if (!tr->playing || s->p[P_ENABLED] < 0.5f) {
+        if (s->cur_step >= 0 || s->arp_note >= 0) reset_performance(s);
+        return;
+    }
+    int threaded = !synchronous(s);
+    int64_t step = step_now(s);
+    if (step < 0) {                                  /* beat 0 lies ahead: prepare step 0 */
+        if (threaded && s->first_step < 0) { request(s, 0, 1); s->first_step = 0; }
+        return;
+    }
+    if (step == s->cur_step) {
+        if (s->window_open) {
+            if (s->melody_new) repick(s, 0);
+            if ((double)(tr->now - s->step_start) >= s->p[P_LATE_WINDOW] * 0.001 * s->sr) {
+                s->window_open = 0;
+                /* the worker starts on step+1 now; inline / freewheel reactive mode keeps the
+                 * state before this step until its end, for re-picks anywhere in it */
+                if (!(reactive(s) && !threaded)) commit(s);
+            }
+        }
+        return;
+    }
+    if (s->cur_step >= 0) {
+        if (!s->committed) commit(s);
+    } else if (threaded) {
+        /* not started: the first step we can be ready for is the next one */
+        if (s->first_step < 0) { request(s, step + 1, 1); s->first_step = step + 1; }
+        if (step < s->first_step) return;
+    }
+    begin_step(s, step);
+}
+
+/* [audio-thread] reactive mode: a new note-on re-harmonizes now, at its own frame */
+static void react(ai_t *s)
+{
+    if (!s->model || !s->tr->playing || s->p[P_ENABLED] < 0.5f) return;
+    if (step_now(s) != s->cur_step) { follow_transport(s); return; }   /* a new step begins here */
+    if (s->cur_step >= 0 && s->melody_new) repick(s, 1);
+}
+
 static void ai_event(void *st, const rt_event_t *ev)
 {
     ai_t *s = st;
     int n = ev->data1 & 127;
     switch (ev->type) {
     case RT_EV_NOTE_ON:
-        if (ev->data2 > 0) { s->held[n] = 1; s->melody_note = n; s->melody_new = 1; break; }
+        if (ev->data2 > 0) {
+            s->held[n] = 1; s->melody_note = n; s->melody_new = 1;
+            if (reactive(s)) react(s);
+            break;
+        }
         __attribute__((fallthrough));     /* velocity 0 is a note-off */
     case RT_EV_NOTE_OFF:
         s->held[n] = 0;
@@ -487,34 +595,7 @@ static void ai_control(void *st, const float *p, int frames)
         reset_performance(s);
     }
     if (!s->model || frames == 0) return;
-    const rt_transport_t *tr = s->tr;
-    if (!tr->playing || p[P_ENABLED] < 0.5f) {
-        if (s->cur_step >= 0 || s->arp_note >= 0) reset_performance(s);
-        return;
-    }
-    double step_frames = s->sr * 60.0 / (tr->tempo * 4.0);
-    int64_t pos = tr->now - tr->origin;
-    int threaded = s->mode == MODE_THREAD && !tr->freewheel;
-    if (pos < 0) {                                   /* beat 0 lies ahead: prepare step 0 */
-        if (threaded && s->first_step < 0) { request(s, 0, 1); s->first_step = 0; }
-        return;
-    }
-    int64_t step = (int64_t)floor((double)pos / step_frames);
-    if (step == s->cur_step) {
-        if (!s->committed) {
-            if (s->melody_new) late_note(s);
-            if ((double)(tr->now - s->step_start) >= p[P_LATE_WINDOW] * 0.001 * s->sr) commit(s);
-        }
-        return;
-    }
-    if (s->cur_step >= 0) {
-        if (!s->committed) commit(s);
-    } else if (threaded) {
-        /* not started: the first step we can be ready for is the next one */
-        if (s->first_step < 0) { request(s, step + 1, 1); s->first_step = step + 1; }
-        if (step < s->first_step) return;
-    }
-    begin_step(s, step);
+    follow_transport(s);
 }
 
 static void ai_process(void *st, const float *const *in, float *const *out, int n)

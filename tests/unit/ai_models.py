@@ -7,6 +7,7 @@ All follow the step contract in csrc/rtcore.h unless made broken on purpose:
     make_gru_model(path, layers=1, hidden=64, seed=0)   embeddings -> GRU layers -> 3 heads
     make_slow_model(path, ms=20)                         same, plus a MatMul chain of ~ms per Run
     make_stub_model(path, inputs=..., outputs=...)       constant outputs; for contract tests
+    make_lookup_model(path, table)                       voice tokens looked up from the melody token
     broken_model(path, kind)                             kind in BROKEN_KINDS
 """
 from __future__ import annotations
@@ -188,6 +189,23 @@ def make_stub_model(path: str | Path, inputs: dict[str, tuple[int, list]] | None
         [helper.make_tensor_value_info(n, t, s) for n, (t, s) in ins.items()],
         [helper.make_tensor_value_info(n, t, s) for n, (t, s) in outs.items()], inits)
     return _save(graph, path)
+
+
+def make_lookup_model(path: str | Path, table: dict[int, tuple[int, int, int]], default=(1, 1, 1)) -> Path:
+    """A model that plays a fixed answer per melody token: ``table[melody] = (alto, tenor,
+    bass)`` tokens (others: ``default``), as logits far apart so any temperature <= 1 with
+    top_k = 1 or temperature 0 picks them; the state passes through unchanged (H=8)."""
+    logits = np.zeros((VOCAB, VOICES, VOCAB), np.float32)
+    for m in range(VOCAB):
+        for v, tok in enumerate(table.get(m, default)):
+            logits[m, v, tok] = 50.0
+    nodes = [helper.make_node("Gather", ["L", "melody"], ["l1"], axis=0),          # [1, 3, VOCAB]
+             helper.make_node("Reshape", ["l1", "shape"], ["logits"]),
+             helper.make_node("Identity", ["state"], ["state_out"])]
+    inits = [numpy_helper.from_array(logits, "L"),
+             numpy_helper.from_array(np.array([VOICES, VOCAB], np.int64), "shape")]
+    inputs, outputs = _io(1, 8)
+    return _save(helper.make_graph(nodes, "lookup", inputs, outputs, inits), path)
 
 
 def _contract(**changes):

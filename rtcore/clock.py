@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from itertools import takewhile
 
 from ._native import ffi, lib
 
@@ -28,6 +29,8 @@ class ClockModel:
         self._first: tuple[int, int] | None = None
         self._f = ffi.new("int64_t *")
         self._t = ffi.new("int64_t *")
+        self._fit_key: tuple | None = None     # (points, last point) the cached fit was made from
+        self._fit = (self._nominal, 0.0)       # (rate, offset ns): changes once per block, not per call
 
     def update(self) -> None:
         with self._lock:
@@ -67,9 +70,14 @@ class ClockModel:
         with self._lock:
             if not self._points:
                 return int(self._f[0])
-            rate = self._rate()
-            last_ns = self._points[-1][0]
-            offset = min(t - f * 1e9 / rate for t, f in self._points if last_ns - t <= WINDOW_NS)
+            key = (len(self._points), self._points[-1])
+            if key != self._fit_key:
+                rate = self._rate()
+                last_ns = self._points[-1][0]
+                recent = takewhile(lambda p: last_ns - p[0] <= WINDOW_NS, reversed(self._points))
+                offset = min(t - f * 1e9 / rate for t, f in recent)
+                self._fit_key, self._fit = key, (rate, offset)
+            rate, offset = self._fit
             return int((ns - offset) * rate / 1e9)
 
     def now(self) -> int:

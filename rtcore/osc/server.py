@@ -45,7 +45,8 @@ COUNTERS = ("received", "messages", "handled", "errors", "late", "dropped", "rep
             "subscribers", "subscribers_dropped", "rcvbuf")
 """``OscServer.counters()`` keys: datagrams received; messages (bundle contents counted
 one by one); handled without error; error replies; bundle messages whose time had passed;
-datagrams the kernel dropped (receive buffer full; Linux only, else 0); datagrams sent
+datagrams the kernel dropped because the receive buffer was full (Linux only, else 0; known as
+of the last datagram read, so a sender's count minus ``received`` is the truth); datagrams sent
 (replies and pushes) and failed sends; current subscribers and those dropped as unreachable;
 the receive buffer in bytes."""
 
@@ -193,8 +194,11 @@ class OscServer:
             try:
                 with self.session.batch():
                     for data, sender, arrival in burst:
-                        self._datagram(data, sender, arrival)
-            except Exception as exc:  # noqa: BLE001 - the server thread must survive anything
+                        try:
+                            self._datagram(data, sender, arrival)
+                        except Exception as exc:  # noqa: BLE001 - the server thread must survive anything
+                            self._error(sender, "?", f"internal error: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - e.g. the engine closed under the batch
                 self._log(f"OSC: {type(exc).__name__}: {exc}")
             finally:    # answers leave once the burst's events are with the engine
                 outbox, self._outbox = self._outbox, None
@@ -204,14 +208,11 @@ class OscServer:
     def _read_burst(self, sock: socket.socket) -> list[tuple[bytes, Address, int]]:
         burst: list[tuple[bytes, Address, int]] = []
         while len(burst) < BURST:
-            try:
-                if burst:
-                    data, sender = sock.recvfrom(MAX_DATAGRAM + 1)
-                else:       # the first of a burst also carries the kernel's drop counter
-                    data, anc, _flags, sender = sock.recvmsg(MAX_DATAGRAM + 1, 64)
-                    for level, kind, value in anc:
-                        if level == socket.SOL_SOCKET and kind == _SO_RXQ_OVFL and len(value) >= 4:
-                            self._c["dropped"] = struct.unpack("=I", value[:4])[0]
+            try:    # each datagram carries the socket's drop count when it was queued (if any)
+                data, anc, _flags, sender = sock.recvmsg(MAX_DATAGRAM + 1, 64)
+                for level, kind, value in anc:
+                    if level == socket.SOL_SOCKET and kind == _SO_RXQ_OVFL and len(value) >= 4:
+                        self._c["dropped"] = struct.unpack("=I", value[:4])[0]
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:      # an ICMP error reported on this socket

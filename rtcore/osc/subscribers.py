@@ -119,9 +119,10 @@ class Subscribers:
     def seen(self, source: Address) -> None:
         """A datagram came from ``source``: it is alive."""
         if self._subs:
-            for s in list(self._subs.values()):
-                if s.source == source or s.address == source:
-                    s.errors = 0
+            with self._lock:
+                for s in self._subs.values():
+                    if s.source == source or s.address == source:
+                        s.errors = 0
 
     def failed(self, address: Address) -> None:
         """Sending to ``address`` failed or it reported "unreachable"."""

@@ -333,6 +333,33 @@ def test_a_burst_of_sets_reaches_the_engine(rig):
     assert st.events_in == n and st.events_dropped == 0
 
 
+def test_datagrams_the_kernel_drops_are_counted(write_patch, monkeypatch):
+    """A tiny receive buffer and a receive thread held up: what the kernel drops is counted,
+    and received + dropped adds up to what was sent."""
+    import threading
+
+    from rtcore.osc import server as server_module
+    monkeypatch.setattr(server_module, "RCVBUF_BYTES", 4096)
+    r = Rig(write_patch(PATCH))
+    try:
+        gate = threading.Event()
+        save = r.session.learn_save
+        r.session.learn_save = lambda: (gate.wait(3.0), save())[1]      # holds the receive thread
+        r.send("/rtcore/learn/save")
+        time.sleep(0.05)
+        n = 300
+        for i in range(n):
+            r.send("/rtcore/node/keys/cutoff", 100.0 + i)
+        gate.set()
+        assert r.answer().args[0] == "/rtcore/learn/save"
+        r.sync()
+        c = r.server.counters()
+        assert c["dropped"] > 0 and c["received"] + c["dropped"] == n + 2
+        assert c["handled"] == c["received"]
+    finally:
+        r.close()
+
+
 # ---- subscriptions -----------------------------------------------------------------------
 def collect(rig: Rig, seconds: float, sock=None, render: bool = True) -> list[wire.Message]:
     """Messages received for ``seconds`` while the engine renders about in real time."""

@@ -109,10 +109,6 @@ class Subscribers:
                 del self._subs[a]
         return bool(gone)
 
-    def addresses(self) -> list[Address]:
-        with self._lock:
-            return list(self._subs)
-
     def __len__(self) -> int:
         return len(self._subs)
 
@@ -169,19 +165,23 @@ class Subscribers:
         with self._lock:
             subs = list(self._subs.values())
             changes, self._pending = self._pending, {}
-            if self.session.patch is not self._patch:        # reloaded: everyone gets every value
+            syncing = [s for s in subs if s.sync]
+            rest = [s for s in subs if not s.sync]
+            reloaded = self.session.patch is not self._patch
+            if reloaded:
+                # reloaded: everyone gets every value, on the next tick (the session resets its
+                # values just after swapping the patch)
                 self._patch = self.session.patch
                 for s in subs:
                     s.sync = True
         if not subs:
             return 0.05
-        syncing = [s for s in subs if s.sync]
-        rest = [s for s in subs if not s.sync]
         if syncing:
             everything = {(n, p): v for n, vals in self.session.params().items() for p, v in vals.items()}
             self._broadcast([self._param_msg(n, p, v) for (n, p), v in everything.items()], syncing)
-            for s in syncing:
-                s.sync = False
+            if not reloaded:
+                for s in syncing:
+                    s.sync = False
         if changes:
             self._broadcast([self._param_msg(n, p, v) for (n, p), v in changes.items()], rest)
         due = [s for s in subs if now >= s.next_meter]

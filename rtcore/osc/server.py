@@ -64,16 +64,17 @@ def measure_wall_offset() -> int:
 
 
 class OscServer:
-    """OSC over UDP for ``session`` on ``host``:``port`` (port 0 = any free port; see
-    :attr:`address`). :meth:`start` binds (one-line :class:`RtCoreError` if the port is taken)
-    and starts the threads; :meth:`close` stops them. Usable as a context manager."""
+    """OSC over UDP (IPv4) for ``session`` on ``host``:``port`` (port 0 = any free port; see
+    :attr:`address`; host "0.0.0.0" for surfaces on the network). :meth:`start` binds (one-line
+    :class:`RtCoreError` if the port is taken) and starts the threads; :meth:`close` stops them.
+    One start per server. Usable as a context manager."""
 
     def __init__(self, session, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         self.session = session
         self.host = host
         self.port = int(port)
         self.addresses: tuple[OscAddress, ...] = ADDRESSES
-        self.wall_offset_ns = measure_wall_offset()
+        self.wall_offset_ns = measure_wall_offset()      # measured again by start()
         self.subscribers = Subscribers(session, self._send, self.stats_args, self._log)
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -90,6 +91,8 @@ class OscServer:
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "OscServer":
+        if self._thread is not None or self._quit.is_set():
+            raise RtCoreError("this OSC server was already started (make a new one)")
         if not 0 <= self.port <= 65535:
             raise RtCoreError(f"OSC port {self.port} is out of range 0..65535 (0 = any free port)")
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -112,6 +115,7 @@ class OscServer:
             sock.setsockopt(socket.SOL_IP, _IP_RECVERR, 1)
             sock.setsockopt(socket.SOL_SOCKET, _SO_RXQ_OVFL, 1)
         sock.setblocking(False)
+        self.wall_offset_ns = measure_wall_offset()
         self._sock = sock
         self._c["rcvbuf"] = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         self._thread = threading.Thread(target=self._run, name="rtcore-osc", daemon=True)

@@ -18,7 +18,7 @@ import json
 from typing import Any, Iterable
 
 from ..errors import NotFoundError
-from ..params import ParamInfo, node_types
+from ..params import NodeType, ParamInfo, node_types
 from .addresses import AI_PREFIX, AI_SHORTCUTS, NODE_PREFIX
 from .spec import OscAddress
 
@@ -91,8 +91,11 @@ def node(session, name: str) -> dict[str, Any]:
     nodes = session.nodes()
     if name not in nodes:
         raise NotFoundError(f"no node named '{name}' (nodes: {', '.join(nodes)})")
-    t = node_types()[nodes[name]]
-    values = session.params()[name]
+    return node_doc(name, node_types()[nodes[name]], session.params()[name])
+
+
+def node_doc(name: str, t: NodeType, values: dict[str, float]) -> dict[str, Any]:
+    """Node ``name`` of type ``t`` with its parameters' ``values`` (their units)."""
     path = NODE_PREFIX + name
     return {"FULL_PATH": path, "NODE_TYPE": t.name, "DESCRIPTION": t.doc,
             "CONTENTS": {p.name: param_entry(f"{path}/{p.name}", p, values[p.name]) for p in t.params}}

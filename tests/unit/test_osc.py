@@ -22,7 +22,7 @@ import rtcore as rc
 from rtcore._native import lib
 from rtcore.errors import RtCoreError
 from rtcore.osc import ADDRESSES, STATS_FIELDS, OscServer, wire
-from rtcore.osc.namespace import namespace_json
+from rtcore.osc.namespace import namespace_json, node_doc
 from rtcore.session import Session
 
 SR = 48000
@@ -619,3 +619,11 @@ def test_namespace_replies_fit_a_small_datagram(patch):
         for name in [None, *s.nodes()]:
             reply = wire.build("/rtcore/reply", "/rtcore/namespace", namespace_json(s, ADDRESSES, name))
             assert len(reply) < 8192, (patch, name, len(reply))
+
+
+def test_every_node_type_fits_a_small_datagram():
+    """Documented: a node's namespace reply is under 8 KB whatever its type (longest name allowed)."""
+    name = "n" * 47
+    for t in rc.node_types().values():
+        doc = json.dumps(node_doc(name, t, {p.name: p.default for p in t.params}), separators=(",", ":"))
+        assert len(wire.build("/rtcore/reply", "/rtcore/namespace", doc)) < 8192, t.name

@@ -83,6 +83,7 @@ int rt_engine_create(rt_engine_t **out)
         return RT_ERR_NOMEM;
     }
     pthread_mutex_init(&e->send_lock, NULL);
+    pthread_mutex_init(&e->collect_lock, NULL);
     e->render_freewheel = 1;
     *out = e;
     return RT_OK;
@@ -123,6 +124,7 @@ void rt_engine_destroy(rt_engine_t *e)
     rt_ring_free(&e->telemetry);
     rt_ring_free(&e->notes_out);
     pthread_mutex_destroy(&e->send_lock);
+    pthread_mutex_destroy(&e->collect_lock);
     free(e);
 }
 
@@ -197,7 +199,9 @@ int rt_engine_collect(rt_engine_t *e)
     if (!e) return 0;
     int n = 0;
     rt_graph_t *g;
+    pthread_mutex_lock(&e->collect_lock);
     while (rt_ring_pop(&e->graphs_out, &g)) { rt_graph_free(g); n++; }
+    pthread_mutex_unlock(&e->collect_lock);
     return n;
 }
 

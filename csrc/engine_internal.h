@@ -77,6 +77,7 @@ struct rt_engine {
     pthread_mutex_t send_lock;          /* serializes producers; never taken by the audio thread */
     rt_ring_t graphs_in;                /* main -> audio: rt_graph_t* */
     rt_ring_t graphs_out;               /* audio -> main: retired rt_graph_t* */
+    pthread_mutex_t collect_lock;       /* graphs_out has one consumer at a time; not the audio thread */
     rt_ring_t telemetry;                /* audio -> main: rt_telemetry_t */
     rt_ring_t notes_out;                /* audio -> main: rt_event_t emitted by controllers */
     rt_transport_t transport;           /* musical clock (audio thread writes) */

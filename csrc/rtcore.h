@@ -233,8 +233,9 @@ typedef struct rt_graph  rt_graph_t;
 /* [main-thread] */ int  rt_engine_poll_notes(rt_engine_t *e, rt_event_t *out, int max);
 /* [main-thread] drain telemetry records; returns how many were copied */
 /* [main-thread] */ int  rt_engine_poll_telemetry(rt_engine_t *e, rt_telemetry_t *out, int max);
-/* [main-thread] free graphs the audio thread has retired; returns how many */
-/* [main-thread] */ int  rt_engine_collect(rt_engine_t *e);
+/* [any-thread] (not the audio thread) free graphs the audio thread has retired; callers
+ * take turns on a lock (stats() is read from control threads too); returns how many */
+/* [any-thread] */ int  rt_engine_collect(rt_engine_t *e);
 
 /* ---- graphs ------------------------------------------------------------------
  * A graph is built off the audio thread, then handed over whole by

@@ -65,7 +65,32 @@ def eval_table() -> str:
     return path.read_text().rstrip() + "\n" if path.exists() else "(no evaluation yet: run `rtcore evaluate`)\n"
 
 
-BLOCKS = {"node-tables": node_tables, "keys-patch": keys_patch, "eval-table": eval_table}
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def osc_tables() -> str:
+    """Markdown: the OSC addresses rtcore answers and the messages it sends (rtcore.osc.addresses)."""
+    from .osc.addresses import ADDRESSES, OUTGOING, STATS_FIELDS
+    from .osc.server import COUNTERS
+
+    out = ["| address | arguments | range / unit | in a bundle | what it does |", "|---|---|---|---|---|"]
+    for a in ADDRESSES:
+        args = ", ".join(f"{'[' if x.optional else ''}`{x.tags}` {x.name}{']' if x.optional else ''}"
+                         for x in a.args) or "—"
+        rng = "; ".join(f"{x.name}: {x.range}" for x in a.args if x.range) or "—"
+        when = "at its time" if a.timed else "on arrival"
+        out.append(f"| `{a.pattern}` | {_cell(args)} | {_cell(rng)} | {when} | {_cell(a.doc)} |")
+    out += ["", "rtcore sends:", "", "| address | arguments | meaning |", "|---|---|---|"]
+    for addr, args, doc in OUTGOING:
+        out.append(f"| `{addr}` | {_cell(args)} | {_cell(doc)} |")
+    out += ["", "Stats pairs, in this order: " + ", ".join(f"`{n}`" for n in STATS_FIELDS)
+            + " (times in µs, `tempo` the session's BPM, `transport_playing` 0/1), then the server's own counters "
+            + ", ".join(f"`osc_{n}`" for n in COUNTERS) + "."]
+    return "\n".join(out) + "\n"
+
+
+BLOCKS = {"node-tables": node_tables, "keys-patch": keys_patch, "eval-table": eval_table, "osc-tables": osc_tables}
 
 
 def render_readme(text: str) -> str:

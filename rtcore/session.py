@@ -16,9 +16,10 @@ import itertools
 import threading
 import time as _time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ._native import lib
 from .clock import ClockModel
@@ -119,6 +120,7 @@ class Session:
         self._scheduler = _Scheduler(self)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
+        self._tls = threading.local()     # per thread: the events of an open batch()
         if load:
             engine.tempo = patch.tempo
             engine.load(patch.graph, ai_errors="warn")
@@ -167,12 +169,44 @@ class Session:
 
     # ---- events --------------------------------------------------------------------------
     def send(self, events: Event | list[Event]) -> int:
-        """Queue events (any thread); a full queue is counted by the engine, never raised."""
+        """Queue events (any thread); a full queue is counted by the engine, never raised.
+        Inside :meth:`batch` the events are collected and queued when the batch ends."""
+        pending = getattr(self._tls, "batch", None)
+        if pending is not None:
+            if isinstance(events, Event):
+                pending.append(events)
+                return 1
+            pending.extend(events)
+            return len(events)
         try:
             return self.engine.send(events)
         except RtCoreError as exc:
             self.log(f"engine queue: {exc}")
             return 0
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Collect every event this thread sends inside the ``with`` block and queue them with
+        one engine call at its end (:meth:`schedule`: far-ahead times wait in the scheduler).
+        For bursts of control messages (OSC floods); nested batches join the outer one."""
+        if getattr(self._tls, "batch", None) is not None:
+            yield
+            return
+        self._tls.batch = []
+        try:
+            yield
+        finally:
+            self._flush_batch(reopen=False)
+
+    def _flush_batch(self, reopen: bool = True) -> None:
+        """Queue this thread's batched events now (before a graph swap renames nodes)."""
+        events = getattr(self._tls, "batch", None)
+        self._tls.batch = None           # schedule() -> send() must reach the engine
+        try:
+            if events:
+                self.schedule(events)
+        finally:
+            self._tls.batch = [] if reopen and events is not None else None
 
     def schedule(self, events: list[Event]) -> None:
         """Queue events with absolute frame times, possibly far ahead (sent just in time)."""
@@ -455,6 +489,7 @@ class Session:
         unchanged nodes keep their state. On any error the old patch keeps playing and the
         one-line error is raised (and logged)."""
         path = Path(path) if path is not None else self.patch.path
+        self._flush_batch()              # events batched for the old graph go to the old graph
         try:
             new = load_patch(path, sample_rate=int(self.engine.sample_rate))
             if new.sample_rate != int(self.engine.sample_rate):

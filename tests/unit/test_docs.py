@@ -18,3 +18,17 @@ def test_every_node_type_is_documented():
         assert f"**`{name}`**" in text
         for p in t.params:
             assert f"| `{p.name}` |" in text
+
+
+def test_every_osc_address_is_documented():
+    from rtcore.docs import BLOCKS
+    from rtcore.osc.addresses import ADDRESSES, OUTGOING
+
+    text = README.read_text()
+    for name in BLOCKS:
+        assert f"<!-- generated:{name} -->" in text and f"<!-- /generated:{name} -->" in text
+    osc = text.split("<!-- generated:osc-tables -->")[1].split("<!-- /generated:osc-tables -->")[0]
+    for a in ADDRESSES:
+        assert f"| `{a.pattern}` |" in osc
+    for address, _, _ in OUTGOING:
+        assert f"| `{address}` |" in osc

@@ -41,32 +41,25 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
-    from .devices import resolve_device
-    from .engine import Engine
-    from .live import play
-    from .midifile import apply_cc_maps, read_midi
-    from .patch import load_patch
+    from .perform import PerformOptions, perform
 
-    patch = load_patch(args.patch, sample_rate=args.sample_rate)
-    device = resolve_device(args.device, args.host_api)
-    block = args.block or patch.block
-    events = None
-    if args.midi_file:
-        evs, _ = read_midi(args.midi_file, patch.sample_rate)
-        events = apply_cc_maps(evs, patch.cc_maps)
-    with Engine(patch.sample_rate, max(block, 1024)) as eng:
-        eng.tempo = patch.tempo
-        eng.load(patch.graph, ai_errors="warn")
-        for w in eng.warnings:
-            print(f"rtcore: warning: {w}", file=sys.stderr)
-        play(eng, events=events, seconds=args.seconds, device=device, block=block, quiet=args.quiet)
+    perform(PerformOptions(
+        patch=args.patch, device=args.device, host_api=args.host_api, block=args.block,
+        sample_rate=args.sample_rate, midi_file=args.midi_file, seconds=args.seconds, quiet=args.quiet,
+        midi=not args.no_midi, midi_in=args.midi_in, midi_out=args.midi_out, midi_api=args.midi_api,
+        midi_read=args.midi_read, osc=not args.no_osc, osc_host=args.osc_host, osc_port=args.osc_port,
+        latency=args.latency, watch=args.watch, learn=args.learn or []))
     return 0
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:
     from .devices import format_devices
+    from .midi import format_ports
 
-    print(format_devices())
+    if not args.midi_only:
+        print(format_devices())
+        print()
+    print(format_ports())
     return 0
 
 
@@ -129,10 +122,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--midi-file", type=Path, help="MIDI file to play through the patch")
     p.add_argument("--seconds", type=float, help="stop after this many seconds")
     p.add_argument("--sample-rate", type=int, help="override the patch's sample rate (Hz)")
-    p.add_argument("--quiet", action="store_true", help="no live status, only the final report")
+    p.add_argument("--quiet", action="store_true", help="no live status screen: log lines on stderr, the "
+                   "final report on stdout")
+    m = p.add_argument_group("MIDI (python-rtmidi)")
+    m.add_argument("--midi-in", metavar="PORT", help="MIDI input port, index or part of its name (see "
+                   "`rtcore devices`); default: a virtual input 'rtcore in'")
+    m.add_argument("--midi-out", metavar="PORT", help="port that gets the AI's parts and MIDI clock; "
+                   "default: a virtual output 'rtcore out'")
+    m.add_argument("--midi-api", choices=["auto", "alsa", "jack"], help="MIDI system (default auto: the ALSA "
+                   "sequencer if there is one, else JACK)")
+    m.add_argument("--midi-read", choices=["poll", "callback"], default="poll",
+                   help="how MIDI input is read (default poll: never blocks JACK's thread on Python)")
+    m.add_argument("--no-midi", action="store_true", help="open no MIDI ports")
+    m.add_argument("--latency", choices=["lowest", "fixed"], help="live MIDI/OSC timing; default: the "
+                   "patch's [midi] latency")
+    m.add_argument("--learn", metavar="NODE.PARAM", action="append", help="MIDI learn: move a knob to map it "
+                   "to this parameter (repeat for more); saved next to the patch as <patch>.learn.toml")
+    o = p.add_argument_group("OSC (python-osc)")
+    o.add_argument("--osc-host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; "
+                   "0.0.0.0 = every network interface)")
+    o.add_argument("--osc-port", type=int, default=9000, help="UDP port (default 9000; 0 = any free port)")
+    o.add_argument("--no-osc", action="store_true", help="no OSC server")
+    p.add_argument("--watch", action="store_true", help="reload the patch when its file changes (no click; "
+                   "a broken file keeps the old patch playing)")
     p.set_defaults(func=_cmd_play)
 
-    d = sub.add_parser("devices", help="list audio host APIs and devices")
+    d = sub.add_parser("devices", help="list audio devices and MIDI ports")
+    d.add_argument("--midi", dest="midi_only", action="store_true", help="only the MIDI ports")
     d.set_defaults(func=_cmd_devices)
 
     n = sub.add_parser("nodes", help="list node types and their parameters")

@@ -179,6 +179,18 @@ class ClockModel:
         """Engine frame now."""
         return self.frame_at(lib.rt_monotonic_ns())
 
+    def time_at(self, frame: int) -> int | None:
+        """CLOCK_MONOTONIC ns at which engine ``frame`` starts (the inverse of
+        :meth:`frame_at`); None before the first block. For output that must leave at a
+        frame's time (MIDI clock)."""
+        f, t = self._read()
+        with self._lock:
+            if t:
+                self._add(t, f)
+            if not self._floor.q:
+                return None
+            return int(round(self._floor.min()[1] + frame * self._ns_per_frame))
+
     # ---- internals (lock held) -------------------------------------------------------------
     def _add(self, ns: int, frame: int) -> bool:
         last = self._last

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import midi_spec
 from .errors import PatchError
 from .graphspec import GraphSpec, NodeSpec, SampleZone
 from .params import NodeType, ParamInfo, node_types
@@ -34,7 +35,16 @@ TOP_LEVEL = ("engine", "node", "connect", "midi", "snapshot")
 NODE_KEYS = ("name", "type", "channel", "sample")
 AI_KEYS = ("model", "to")
 SAMPLE_KEYS = ("file", "note", "notes", "root", "loop", "loop_start", "loop_end")
-CC_KEYS = ("cc", "channel", "to", "min", "max", "curve", "takeover")
+CC_KEYS = {       # [[midi.cc]] keys: these texts are the README's MIDI mapping table
+    "cc": "controller number 0-119, or \"pressure\" (channel aftertouch)",
+    "channel": "MIDI channel 1-16; 0 = any (default)",
+    "to": "\"node.param\": the parameter it moves",
+    "min": "parameter value at CC 0 (default: the parameter's minimum)",
+    "max": "parameter value at CC 127 (default: the parameter's maximum); min > max turns the knob around",
+    "curve": "\"lin\" (default), \"exp\" (equal ratios per step: Hz, times) or \"log\" (fast at first)",
+    "takeover": "true (default): soft takeover -- after a snapshot, OSC or a reload moved the parameter, the knob "
+                "acts only once it reaches the current value (no jump); false: it acts at once",
+}
 CURVES = ("lin", "exp", "log")
 MIDI_KEYS = {
     "cc": "[[midi.cc]] tables: CC maps",
@@ -42,15 +52,20 @@ MIDI_KEYS = {
     "clock_out": "true/false: send MIDI clock (24 per beat) and start/stop on \"rtcore out\"",
 }
 LATENCY_MODES = ("lowest", "fixed")
-SNAPSHOT_KEYS = ("name", "program", "glide")
+SNAPSHOT_KEYS = {
+    "name": "the snapshot's name (OSC `/rtcore/snapshot s`)",
+    "program": "MIDI program change 0-127 that recalls it (default: its position, from 0)",
+    "glide": "seconds the float parameters take to reach their values (0-60, default 0); others switch at once",
+}
 LEARN_SUFFIX = ".learn.toml"     # MIDI-learn sidecar: keys.toml -> keys.learn.toml
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,46}$")
 
 
 @dataclass(frozen=True)
 class CCMap:
-    """MIDI CC ``cc`` (0-127) on ``channel`` (0 = any) drives ``node.param`` between ``min`` and
-    ``max`` (the parameter's unit) along ``curve`` (lin, exp, log)."""
+    """MIDI CC ``cc`` (0-119, or :data:`~rtcore.midi_spec.PRESSURE_CC` for channel pressure) on
+    ``channel`` (0 = any) drives ``node.param`` between ``min`` and ``max`` (the parameter's
+    unit) along ``curve`` (lin, exp, log)."""
 
     cc: int
     channel: int
@@ -447,10 +462,19 @@ def _parse_cc(ctx: _Ctx, i: int, raw: Any, graph: GraphSpec, types: dict[str, No
         raise ctx.fail(t, "must be a table with cc and to")
     for key in raw:
         if key not in CC_KEYS:
-            raise ctx.fail(t, f"unknown key '{key}'{_suggest(key, list(CC_KEYS))} (allowed: {_allowed(CC_KEYS)})")
+            raise ctx.fail(t, f"unknown key '{key}'{_suggest(key, list(CC_KEYS))} (allowed: {_allowed(list(CC_KEYS))})")
     if "cc" not in raw:
-        raise ctx.fail(t, "missing key 'cc' (controller number 0..127)")
-    cc = int(_number(ctx, t, "cc", raw["cc"], 0, 127, True))
+        raise ctx.fail(t, "missing key 'cc' (controller number 0..119, or \"pressure\")")
+    if isinstance(raw["cc"], str):
+        if raw["cc"] not in midi_spec.CC_NAMES:
+            raise ctx.fail(t, f"key 'cc' = {raw['cc']!r} (allowed: a controller number 0..119, or "
+                              f"{_allowed(list(midi_spec.CC_NAMES))})")
+        cc = midi_spec.CC_NAMES[raw["cc"]]
+    else:
+        cc = int(_number(ctx, t, "cc", raw["cc"], 0, 127, True))
+        if cc in midi_spec.CHANNEL_MODE_CCS:
+            raise ctx.fail(t, f"key 'cc' = {cc}: CC 120..127 are MIDI channel mode messages (all notes off, "
+                              f"...), not controllers (allowed: 0..119, or \"pressure\")")
     channel = int(_number(ctx, t, "channel", raw.get("channel", 0), 0, 16, True, " (0 = any)"))
     to = raw.get("to")
     if not isinstance(to, str) or "." not in to:
@@ -547,7 +571,8 @@ def save_learned(path: Path, maps: list[CCMap]) -> None:
     lines = ["# MIDI learn: written by rtcore (/rtcore/learn/save); loaded with the patch next to it.",
              "# Edit freely; a map here replaces the patch's own map of the same cc and channel.", ""]
     for m in maps:
-        lines += ["[[midi.cc]]", f"cc = {m.cc}", f"channel = {m.channel}", f'to = "{m.node}.{m.param}"',
+        cc = 'cc = "pressure"' if m.cc == midi_spec.PRESSURE_CC else f"cc = {m.cc}"
+        lines += ["[[midi.cc]]", cc, f"channel = {m.channel}", f'to = "{m.node}.{m.param}"',
                   f"min = {m.min!r}", f"max = {m.max!r}", f'curve = "{m.curve}"',
                   f"takeover = {'true' if m.takeover else 'false'}", ""]
     tmp = path.with_name(path.name + ".tmp")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from . import midi_spec
 from ._native import lib
 from .clock import ClockModel
 from .engine import Engine, Event
@@ -117,6 +118,7 @@ class Session:
         self.errors: deque[str] = deque(maxlen=8)
         self.tempo = patch.tempo
         self.playing = False
+        self.surfaces: dict[str, str] = {}   # control surfaces attached (for the status screen)
         self._scheduler = _Scheduler(self)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -363,48 +365,60 @@ class Session:
     # ---- MIDI ----------------------------------------------------------------------------
     def midi(self, message: bytes | list[int] | tuple[int, ...], arrival_ns: int | None = None) -> None:
         """One raw MIDI message (status byte first) that arrived at ``arrival_ns``: notes,
-        CC (maps, learn, sustain ...), pitch bend, channel pressure, program change (snapshots).
-        Malformed messages raise a one-line :class:`RtCoreError`."""
+        CC (maps, learn, sustain ...), pitch bend, channel pressure, program change (snapshots);
+        what each does is :data:`rtcore.midi_spec.CHANNEL_MESSAGES`. System messages (clock,
+        SysEx ...) are ignored. Malformed messages raise a one-line :class:`RtCoreError`."""
         msg = bytes(message)
         if not msg or msg[0] < 0x80:
             raise RtCoreError(f"MIDI: not a status byte first: {msg.hex(' ') or 'empty message'}")
-        status, ch = msg[0] & 0xF0, (msg[0] & 0x0F) + 1
-        need = {0x80: 3, 0x90: 3, 0xA0: 3, 0xB0: 3, 0xC0: 2, 0xD0: 2, 0xE0: 3}.get(status)
-        if need is None:          # system messages (clock, sysex ...) are not played
+        kind = midi_spec.BY_STATUS.get(msg[0] & 0xF0)
+        if kind is None:          # system messages (clock, sysex ...) are not played
             return
-        if len(msg) < need or any(b > 0x7F for b in msg[1:need]):
-            raise RtCoreError(f"MIDI: malformed message {msg.hex(' ')}")
+        if len(msg) < kind.length or any(b > 0x7F for b in msg[1:kind.length]):
+            raise RtCoreError(f"MIDI: malformed {kind.name} message {msg.hex(' ')}")
         t = self.event_time(arrival_ns)
-        self._log_midi(arrival_ns, status, ch, msg)
-        if status == 0x90 and msg[2] > 0:
+        self.midi_log.append(MidiLogEntry(arrival_ns or lib.rt_monotonic_ns(), midi_spec.describe(msg[:kind.length])))
+        getattr(self, kind.handler)((msg[0] & 0x0F) + 1, msg, t)
+
+    def _midi_note_on(self, ch: int, msg: bytes, t: int | None) -> None:
+        if msg[2] == 0:
+            self._midi_note_off(ch, msg, t)
+        else:
             self.send(Event.note_on(msg[1], msg[2], ch, t))
-        elif status in (0x80, 0x90):
-            self.send(Event.note_off(msg[1], ch, t, velocity=msg[2] if status == 0x80 else 0))
-        elif status == 0xB0:
-            self._cc(ch, msg[1], msg[2], t)
-        elif status == 0xE0:
-            bend = ((msg[2] << 7) | msg[1]) - 8192
-            self.send(Event.pitch_bend(max(-1.0, bend / 8192.0), ch, t))
-        elif status == 0xD0:
-            self.send(Event(lib.RT_EV_CHANNEL_PRESSURE, t, ch, value=msg[1] / 127.0))
-        elif status == 0xC0:
-            try:
-                self.recall(msg[1], time=t)
-            except NotFoundError as exc:
-                self.log(f"MIDI program change {msg[1]} on channel {ch}: {exc}")
 
-    def _log_midi(self, arrival_ns: int | None, status: int, ch: int, msg: bytes) -> None:
-        names = {0x80: "note off", 0x90: "note on", 0xA0: "poly pressure", 0xB0: "CC", 0xC0: "program",
-                 0xD0: "pressure", 0xE0: "bend"}
-        self.midi_log.append(MidiLogEntry(arrival_ns or lib.rt_monotonic_ns(),
-                                          f"ch{ch} {names[status]} {' '.join(str(b) for b in msg[1:])}"))
+    def _midi_note_off(self, ch: int, msg: bytes, t: int | None) -> None:
+        self.send(Event.note_off(msg[1], ch, t, velocity=msg[2] if msg[0] & 0xF0 == 0x80 else 0))
 
-    def _cc(self, ch: int, cc: int, value: int, t: int | None) -> None:
+    def _midi_cc(self, ch: int, msg: bytes, t: int | None) -> None:
+        self.send(Event.cc(msg[1], msg[2], ch, t))      # instruments still see it (sustain, all notes off ...)
+        self._controller(ch, msg[1], msg[2], t)
+
+    def _midi_bend(self, ch: int, msg: bytes, t: int | None) -> None:
+        bend = ((msg[2] << 7) | msg[1]) - 8192
+        self.send(Event.pitch_bend(max(-1.0, bend / 8192.0), ch, t))
+
+    def _midi_pressure(self, ch: int, msg: bytes, t: int | None) -> None:
+        self.send(Event(lib.RT_EV_CHANNEL_PRESSURE, t, ch, value=msg[1] / 127.0))
+        self._controller(ch, midi_spec.PRESSURE_CC, msg[1], t)
+
+    def _midi_program(self, ch: int, msg: bytes, t: int | None) -> None:
+        try:
+            self.recall(msg[1], time=t)
+        except NotFoundError as exc:
+            self.log(f"MIDI program change {msg[1]} on channel {ch}: {exc}")
+
+    def _midi_ignore(self, ch: int, msg: bytes, t: int | None) -> None:
+        pass
+
+    def _controller(self, ch: int, cc: int, value: int, t: int | None) -> None:
+        """A controller moved (a CC 0-127, or :data:`~rtcore.midi_spec.PRESSURE_CC`): learn it
+        if MIDI learn is armed, then move every CC map of that controller and channel."""
+        if cc in midi_spec.CHANNEL_MODE_CCS:
+            return
         with self._lock:
             learn, self._learn = self._learn, None
         if learn is not None:
             self._make_learned(learn, cc, ch)
-        self.send(Event.cc(cc, value, ch, t))      # instruments still see it (sustain, all notes off ...)
         for m in self.patch.cc_maps:
             if m.cc != cc or (m.channel and m.channel != ch):
                 continue
@@ -468,7 +482,7 @@ class Session:
             self.patch.cc_maps = [x for x in self.patch.cc_maps
                                   if (x.cc, x.channel) != (cc, ch) and not (x.learned and (x.node, x.param) == target)]
             self.patch.cc_maps.append(m)
-        self.log(f"MIDI learn: CC {cc} on channel {ch} -> {node}.{param}")
+        self.log(f"MIDI learn: {midi_spec.cc_label(cc)} on channel {ch} -> {node}.{param}")
         return m
 
     def learn_save(self) -> Path:
@@ -541,6 +555,11 @@ class Session:
         """``cb`` gets every note the AI plays (from the pump thread, within ~1 ms)."""
         with self._lock:
             self._note_listeners.append(cb)
+
+    def remove_note_listener(self, cb: NoteListener) -> None:
+        with self._lock:
+            if cb in self._note_listeners:
+                self._note_listeners.remove(cb)
 
     def add_log_listener(self, cb: LogListener) -> None:
         with self._lock:

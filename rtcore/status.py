@@ -65,6 +65,8 @@ def status_renderable(session: Session) -> Group:
         Text(f"dropped events {st.events_dropped}", style="red" if st.events_dropped else ""),
     )
     rows = [head, dsp]
+    if session.surfaces:
+        rows.append(Text("   ".join(session.surfaces.values()), style="dim"))
     if st.ai_steps or any(n.type == "ai" for n in session.patch.graph.nodes):
         rows.append(Text(f"AI  steps {st.ai_steps}  missed deadlines {st.ai_missed_deadlines}  "
                          f"late notes re-harmonized {st.ai_late_notes}  notes played {st.notes_out}",

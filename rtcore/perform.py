@@ -1,0 +1,167 @@
+"""``rtcore play``: one live performance -- the engine on a sound card, the session, and every
+control surface around it (MIDI in and out, the OSC server, MIDI learn, ``--watch``, the
+status screen), opened in an order that fails early and closed in reverse.
+
+Failures: anything the performer asked for explicitly (``--midi-in PORT``, ``--osc-port``)
+that cannot be opened stops the start with a one-line error before any sound. The defaults
+(virtual MIDI ports, OSC on 127.0.0.1:9000) degrade to a warning when the machine has no
+MIDI system or the port is taken: the show goes on without that surface.
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .engine import Engine, Stats
+from .errors import DeviceError, RtCoreError
+
+
+@dataclass
+class PerformOptions:
+    """What ``rtcore play`` was asked for. Times in seconds; ``block`` in frames."""
+
+    patch: Path
+    device: str | None = None
+    host_api: str | None = None
+    block: int | None = None
+    sample_rate: int | None = None
+    midi_file: Path | None = None
+    seconds: float | None = None
+    quiet: bool = False
+    midi: bool = True
+    midi_in: str | None = None           # None = virtual "rtcore in"
+    midi_out: str | None = None          # None = virtual "rtcore out"
+    midi_api: str | None = None          # None/"auto", "alsa", "jack"
+    midi_read: str = "poll"
+    osc: bool = True
+    osc_host: str = "127.0.0.1"
+    osc_port: int = 9000
+    latency: str | None = None           # overrides the patch's [midi] latency
+    watch: bool = False
+    learn: list[str] = field(default_factory=list)
+
+
+Warn = Callable[[str], None]
+
+
+def _warn(text: str) -> None:
+    print(f"rtcore: warning: {text}", file=sys.stderr)
+
+
+def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
+    """Play ``opts.patch`` live until ``opts.seconds`` have passed, the MIDI file ended, or
+    Ctrl-C; return the engine's final :class:`Stats`."""
+    from .devices import resolve_device
+    from .live import play
+    from .midifile import apply_cc_maps, read_midi
+    from .patch import LATENCY_MODES, load_patch
+    from .session import Session
+
+    patch = load_patch(opts.patch, sample_rate=opts.sample_rate)
+    if opts.latency is not None and opts.latency not in LATENCY_MODES:
+        raise RtCoreError(f"latency must be one of {', '.join(LATENCY_MODES)} (got '{opts.latency}')")
+    device = resolve_device(opts.device, opts.host_api)
+    block = opts.block or patch.block
+    events = None
+    if opts.midi_file:
+        evs, _ = read_midi(opts.midi_file, patch.sample_rate)
+        events = apply_cc_maps(evs, patch.cc_maps)
+
+    with ExitStack() as stack:
+        eng = stack.enter_context(Engine(patch.sample_rate, max(block, 1024)))
+        session = Session(eng, patch, live=True, latency=opts.latency)
+        for w in eng.warnings:
+            warn(w)
+        stack.callback(session.close)
+        if opts.quiet:                          # no screen to show the log on: stderr
+            session.add_log_listener(lambda line: print(f"rtcore: {line}", file=sys.stderr))
+        session.start()
+        _open_surfaces(opts, session, stack, warn)
+        if opts.watch:
+            session.watch()
+        learner = _Learner(session, opts.learn, warn) if opts.learn else None
+
+        display = None
+        if not opts.quiet:
+            from .status import StatusDisplay
+            display = stack.enter_context(StatusDisplay(session))
+
+        def on_tick(engine: Engine, frames: int) -> None:
+            session.playing = bool(engine.stats().transport_playing)
+            if learner is not None:
+                learner.tick()
+            if display is not None:
+                display.tick()
+
+        return play(eng, events=events, seconds=opts.seconds, device=device, block=block,
+                    quiet=False, on_tick=on_tick)     # the final report is printed either way
+
+
+def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) -> None:
+    """MIDI in, MIDI out and OSC, each registered for closing in reverse order."""
+    if opts.midi:
+        from .midi import MidiInput, MidiOutput, choose_api
+
+        try:
+            api = choose_api(opts.midi_api)
+        except DeviceError as exc:
+            if opts.midi_in is not None or opts.midi_out is not None or opts.midi_api not in (None, "auto"):
+                raise
+            warn(f"{exc}; playing without MIDI (--no-midi silences this)")
+            api = None
+        if api is not None:
+            for cls, port in ((MidiInput, opts.midi_in), (MidiOutput, opts.midi_out)):
+                kw = {"read": opts.midi_read} if cls is MidiInput else {}
+                surface = cls(session, port=port, api=api, **kw)
+                try:
+                    surface.open()
+                except DeviceError:
+                    if port is not None:
+                        raise
+                    warn(f"cannot open the virtual MIDI port of {cls.__name__}; playing without it")
+                    continue
+                stack.callback(surface.close)
+                session.surfaces[cls.__name__] = f"{'MIDI in' if cls is MidiInput else 'MIDI out'} '{surface.name}'"
+    if opts.osc:
+        from .osc import OscServer
+
+        server = OscServer(session, host=opts.osc_host, port=opts.osc_port)
+        try:
+            server.start()
+        except RtCoreError as exc:
+            if opts.osc_port != 9000 or opts.osc_host != "127.0.0.1":
+                raise
+            warn(f"{exc}; playing without OSC")
+            return
+        stack.callback(server.close)
+        host, port = server.address
+        session.surfaces["OscServer"] = f"OSC udp://{host}:{port}"
+
+
+class _Learner:
+    """``--learn node.param ...``: arms MIDI learn for each target in turn and writes the
+    patch's sidecar file after each one is learned (the patch file itself is untouched)."""
+
+    def __init__(self, session, targets: list[str], warn: Warn) -> None:
+        self.session = session
+        self.todo = list(targets)
+        self.armed: str | None = None
+        self.warn = warn
+        for t in self.todo:                       # a typo fails before any sound
+            if "." not in t:
+                raise RtCoreError(f"--learn {t}: give node.param (e.g. keys.cutoff)")
+            session.param_info(*t.split(".", 1))
+
+    def tick(self) -> None:
+        if self.armed is not None and self.session.learning is None:    # the knob moved
+            try:
+                self.session.learn_save()
+            except RtCoreError as exc:
+                self.warn(str(exc))
+            self.armed = None
+        if self.armed is None and self.todo:
+            self.armed = self.todo.pop(0)
+            self.session.learn(self.armed)

@@ -130,3 +130,83 @@ def start_recording_on_first_tick(recorder: Recorder, before: set[str]):
         return None
 
     return on_tick
+
+
+class RtcorePlay:
+    """``rtcore play PATCH --host-api JACK --quiet ...`` in a subprocess on the test server
+    (JACK_DEFAULT_SERVER is inherited), with its stderr collected by a thread. ``wait_for(text)``
+    waits for a log line; ``interrupt()`` sends Ctrl-C (SIGINT) and returns (code, stdout,
+    stderr). Killed by PID if it outlives the test."""
+
+    def __init__(self, patch, *args: str) -> None:
+        import os
+        import subprocess
+        import sys
+        import threading
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[2]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.cmd = [sys.executable, "-m", "rtcore", "play", str(patch), "--host-api", "JACK", "--quiet",
+                    "--midi-api", "jack", *args]
+        self.proc = subprocess.Popen(self.cmd, cwd=root, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        self.err: list[str] = []
+        self.out: list[str] = []
+        self._readers = [threading.Thread(target=self._read, args=(self.proc.stderr, self.err), daemon=True),
+                         threading.Thread(target=self._read, args=(self.proc.stdout, self.out), daemon=True)]
+        for t in self._readers:
+            t.start()
+
+    @staticmethod
+    def _read(stream, into: list[str]) -> None:
+        for line in stream:
+            into.append(line)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.err)
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.stderr:
+            if self.proc.poll() is not None:
+                time.sleep(0.2)
+                raise AssertionError(f"rtcore play exited ({self.proc.returncode}) before '{text}':\n"
+                                     f"{self.stderr}{''.join(self.out)}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no '{text}' from rtcore play within {timeout:.0f} s:\n{self.stderr}")
+            time.sleep(0.05)
+
+    def interrupt(self, timeout: float = 20.0) -> tuple[int, str, str]:
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"rtcore play did not stop within {timeout:.0f} s of Ctrl-C:\n{self.stderr}")
+        for t in self._readers:
+            t.join(timeout=2.0)
+        return self.proc.returncode, "".join(self.out), self.stderr
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()            # by PID
+            self.proc.wait(timeout=10)
+
+
+def jack_midi_port(client, suffix: str, is_input: bool, timeout: float = 10.0) -> str:
+    """The full name of the one JACK MIDI port whose name ends with ``suffix`` (e.g. ':rtcore in')."""
+    deadline = time.monotonic() + timeout
+    while True:
+        names = [p.name for p in client.get_ports(is_midi=True, is_input=is_input, is_output=not is_input)
+                 if p.name.endswith(suffix)]
+        if len(names) == 1:
+            return names[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"expected one JACK MIDI port '*{suffix}', found {names}")
+        time.sleep(0.05)

@@ -90,7 +90,35 @@ def osc_tables() -> str:
     return "\n".join(out) + "\n"
 
 
-BLOCKS = {"node-tables": node_tables, "keys-patch": keys_patch, "eval-table": eval_table, "osc-tables": osc_tables}
+def midi_tables() -> str:
+    """Markdown: what each incoming MIDI message does (rtcore.midi_spec, the table Session.midi
+    dispatches with), the fixed controllers, and the [midi] / [[midi.cc]] / [[snapshot]] keys
+    (rtcore.patch's tables)."""
+    from . import midi_spec
+    from .patch import CC_KEYS, MIDI_KEYS, SNAPSHOT_KEYS
+
+    out = ["| MIDI message | bytes | what rtcore does |", "|---|---|---|"]
+    for m in midi_spec.CHANNEL_MESSAGES:
+        out.append(f"| {m.name} | `{m.status >> 4:X}n` + {m.length - 1} data | {_cell(m.effect)} |")
+    for name, effect in midi_spec.SYSTEM_MESSAGES:
+        out.append(f"| {name} | `Fx` | {_cell(effect)} |")
+    out += ["", "Controllers the instruments answer by themselves (they reach CC maps too, except "
+            f"{midi_spec.CHANNEL_MODE_CCS.start}–{midi_spec.CHANNEL_MODE_CCS.stop - 1}, the channel mode "
+            "messages, which are never mapped or learned):", "",
+            "| CC | name | effect |", "|---|---|---|"]
+    for cc, name, effect in midi_spec.FIXED_CONTROLLERS:
+        out.append(f"| {cc} | {name} | {_cell(effect)} |")
+    out += ["", "| patch key | meaning |", "|---|---|"]
+    out += [f"| `[midi]` `{k}` | {_cell(v)} |" for k, v in MIDI_KEYS.items() if k != "cc"]
+    out += [f"| `[[midi.cc]]` `{k}` | {_cell(v)} |" for k, v in CC_KEYS.items()]
+    out += [f"| `[[snapshot]]` `{k}` | {_cell(v)} |" for k, v in SNAPSHOT_KEYS.items()]
+    out.append("| `[[snapshot]]` `<node> = { param = value, ... }` | the values it recalls "
+               "(any node of the patch, and `master`) |")
+    return "\n".join(out) + "\n"
+
+
+BLOCKS = {"node-tables": node_tables, "keys-patch": keys_patch, "eval-table": eval_table, "osc-tables": osc_tables,
+          "midi-tables": midi_tables}
 
 
 def render_readme(text: str) -> str:

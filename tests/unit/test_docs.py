@@ -32,3 +32,19 @@ def test_every_osc_address_is_documented():
         assert f"| `{a.pattern}` |" in osc
     for address, _, _ in OUTGOING:
         assert f"| `{address}` |" in osc
+
+
+def test_every_midi_message_and_patch_key_is_documented():
+    from rtcore import midi_spec
+    from rtcore.patch import CC_KEYS, MIDI_KEYS, SNAPSHOT_KEYS
+
+    text = README.read_text()
+    midi = text.split("<!-- generated:midi-tables -->")[1].split("<!-- /generated:midi-tables -->")[0]
+    for m in midi_spec.CHANNEL_MESSAGES:
+        assert f"| {m.name} |" in midi
+    for cc, name, _ in midi_spec.FIXED_CONTROLLERS:
+        assert f"| {cc} | {name} |" in midi
+    for table, keys in (("[midi]", [k for k in MIDI_KEYS if k != "cc"]), ("[[midi.cc]]", CC_KEYS),
+                        ("[[snapshot]]", SNAPSHOT_KEYS)):
+        for k in keys:
+            assert f"| `{table}` `{k}` |" in midi

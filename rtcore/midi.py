@@ -43,6 +43,10 @@ from .errors import DeviceError, RtCoreError
 from .midi_time import JACK_CLOCK, MidiTimestamper
 
 CLIENT_NAME = "rtcore"
+# Probing and listing use clients of their own names: jackd2 can hang a client opened under the
+# name of one closed a moment before ("can't connect named futex jack_sem...").
+PROBE_NAME = "rtcore-probe"
+LIST_NAME = "rtcore-ports"
 VIRTUAL_IN = "rtcore in"
 VIRTUAL_OUT = "rtcore out"
 POLL_SECONDS = 0.0005          # the input thread's poll interval (s)
@@ -83,7 +87,7 @@ def _probe(api: int) -> str | None:
     rtmidi = _rtmidi()
     try:
         with quiet_stderr():          # ALSA and libjack print their own complaints
-            probe = rtmidi.MidiIn(api, name=CLIENT_NAME)
+            probe = rtmidi.MidiIn(api, name=PROBE_NAME)
             probe.delete()
     except (SystemError, RuntimeError, rtmidi.RtMidiError) as exc:
         return _one_line(exc)
@@ -126,8 +130,8 @@ def list_ports(api: int) -> tuple[list[str], list[str]]:
     """(input ports, output ports) that ``api`` sees now (ports to read from, ports to send to)."""
     rtmidi = _rtmidi()
     with quiet_stderr():
-        mi = rtmidi.MidiIn(api, name=CLIENT_NAME)
-        mo = rtmidi.MidiOut(api, name=CLIENT_NAME)
+        mi = rtmidi.MidiIn(api, name=LIST_NAME)
+        mo = rtmidi.MidiOut(api, name=LIST_NAME)
         try:
             return list(mi.get_ports()), list(mo.get_ports())
         finally:

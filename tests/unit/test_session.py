@@ -177,3 +177,33 @@ def test_snapshot_validation(write_patch):
         base = TONE.split("[[midi.cc]]")[0]
         with pytest.raises(PatchError, match=msg):
             load_patch(write_patch(base + text))
+
+
+def test_watch_reloads_on_change_and_keeps_playing_a_broken_edit(session, monkeypatch):
+    import time
+
+    import rtcore.session as sess
+
+    monkeypatch.setattr(sess, "WATCH_SECONDS", 0.05)
+    logs: list[str] = []
+    session.add_log_listener(logs.append)
+    path = session.patch.path
+    first = session.patch
+    session.watch()
+
+    def wait_for(pred, what):
+        deadline = time.monotonic() + 5
+        while not pred():
+            assert time.monotonic() < deadline, f"{what}: {logs}"
+            time.sleep(0.02)
+
+    path.write_text(path.read_text().replace("freq = 440", "freq = 660"))
+    wait_for(lambda: session.patch is not first, "no reload after an edit")
+    assert session.get_param("osc", "freq") == 660
+    good = session.patch
+    path.write_text(path.read_text().replace("freq = 660", "freq = 66000"))      # out of range
+    wait_for(lambda: any("reload failed" in line for line in logs), "a broken edit is not reported")
+    assert session.patch is good and session.get_param("osc", "freq") == 660
+    session.engine.render(256)                                                 # still plays
+    path.write_text(path.read_text().replace("freq = 66000", "freq = 330"))
+    wait_for(lambda: session.get_param("osc", "freq") == 330, "no reload after the fix")

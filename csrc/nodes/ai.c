@@ -34,7 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #include "../node.h"
 #include "dsp.h"
 
@@ -166,10 +169,20 @@ static float *cand_row(ai_t *s, int bank, int m)
     return s->cand_state + ((size_t)bank * N_CAND + (size_t)m) * (size_t)s->S;
 }
 
+/* Nice value of the inference thread. With a real-time audio server the callback runs
+ * SCHED_FIFO and nothing here can delay it; without one (jackd --no-realtime, a desktop
+ * without rtprio) the callback is an ordinary thread too, and a 71-candidate burst of ONNX
+ * Runtime work at nice 0 competes with it for the CPU (measured: overruns and xruns that a
+ * patch without the AI does not have). At nice 5 the callback wins those contests; the thread
+ * still has a whole 16th note to finish. */
+#define AI_THREAD_NICE 5
+
 static void *worker_main(void *arg)
 {
     ai_t *s = arg;
     int64_t seen = 0;
+    /* per-thread on Linux (the tid); failing is harmless: the thread runs at nice 0 */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), AI_THREAD_NICE);
     while (!atomic_load_explicit(&s->quit, memory_order_acquire)) {
         sem_wait(&s->wake);
         int64_t seq = atomic_load_explicit(&s->req_seq, memory_order_acquire);

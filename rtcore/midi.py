@@ -35,7 +35,7 @@ import os
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from . import midi_spec
 from .devices import quiet_stderr
@@ -196,6 +196,34 @@ def _open_port(port_obj: Any, spec: str | int | None, virtual_name: str, kind: s
         raise DeviceError(f"cannot open MIDI {kind} {what}: {_one_line(exc)}") from None
 
 
+def _open_client(kind: str, api_spec: str | int | None, port: str | int | None,
+                 configure: Callable[[Any], None] | None = None) -> tuple[int, Any, str]:
+    """(api, rtmidi MidiIn/MidiOut, port name) for a new ``kind`` ("input"/"output") client on
+    ``port`` (None = rtcore's virtual port). One-line :class:`DeviceError` on failure."""
+    rtmidi = _rtmidi()
+    api = api_spec if isinstance(api_spec, int) else choose_api(api_spec)
+    make, virtual = (rtmidi.MidiIn, VIRTUAL_IN) if kind == "input" else (rtmidi.MidiOut, VIRTUAL_OUT)
+    kw = {"queue_size_limit": QUEUE_SIZE} if kind == "input" else {}
+    try:
+        with quiet_stderr():
+            client = make(api, name=CLIENT_NAME, **kw)
+    except (SystemError, RuntimeError, rtmidi.RtMidiError) as exc:
+        raise DeviceError(f"MIDI {kind} ({api_name(api)}): {_one_line(exc)}") from None
+    if configure is not None:
+        configure(client)
+    try:
+        return api, client, _open_port(client, port, virtual, kind)
+    except DeviceError:
+        client.delete()
+        raise
+
+
+def _close_client(client: Any) -> None:
+    with quiet_stderr():
+        client.close_port()
+        client.delete()
+
+
 class MidiInput:
     """Plays MIDI from one input port through ``session`` (:meth:`Session.midi`).
 
@@ -224,26 +252,15 @@ class MidiInput:
         self._stamper: MidiTimestamper | None = None
 
     def open(self) -> "MidiInput":
-        rtmidi = _rtmidi()
-        self.api = self.api_spec if isinstance(self.api_spec, int) else choose_api(self.api_spec)
-        try:
-            with quiet_stderr():
-                self._in = rtmidi.MidiIn(self.api, name=CLIENT_NAME, queue_size_limit=QUEUE_SIZE)
-        except (SystemError, RuntimeError, rtmidi.RtMidiError) as exc:
-            raise DeviceError(f"MIDI input ({api_name(self.api)}): {_one_line(exc)}") from None
         # Keep clock, SysEx and active sensing: RtMidi's JACK input measures each delta from the
         # previous message *including* the ones it filters, so filtering would lose time
         # (rtcore.midi_time). They are dropped here, in _handle.
-        self._in.ignore_types(sysex=False, timing=False, active_sense=False)
-        try:
-            self.name = _open_port(self._in, self.port, VIRTUAL_IN, "input")
-        except DeviceError:
-            self._in.delete()
-            self._in = None
-            raise
+        self.api, self._in, self.name = _open_client(
+            "input", self.api_spec, self.port,
+            lambda mi: mi.ignore_types(sysex=False, timing=False, active_sense=False))
         # RtMidi's JACK deltas are whole µs of libjack's clock; ALSA's come from the sequencer
         # queue's timer, which runs on the system's monotonic clock
-        jack = self.api == rtmidi.API_UNIX_JACK
+        jack = self.api == _rtmidi().API_UNIX_JACK
         self._stamper = MidiTimestamper(source_clock=JACK_CLOCK if jack else time.CLOCK_MONOTONIC)
         if self.read == "callback":
             self._in.set_callback(self._on_callback)
@@ -260,11 +277,9 @@ class MidiInput:
             self._thread.join(timeout=1.0)
             self._thread = None
         if self._in is not None:
-            with quiet_stderr():
-                if self.read == "callback":
-                    self._in.cancel_callback()
-                self._in.close_port()
-                self._in.delete()
+            if self.read == "callback":
+                self._in.cancel_callback()
+            _close_client(self._in)
             self._in = None
 
     def __enter__(self) -> "MidiInput":
@@ -328,19 +343,7 @@ class MidiOutput:
         self._clock_thread: threading.Thread | None = None
 
     def open(self) -> "MidiOutput":
-        rtmidi = _rtmidi()
-        self.api = self.api_spec if isinstance(self.api_spec, int) else choose_api(self.api_spec)
-        try:
-            with quiet_stderr():
-                self._out = rtmidi.MidiOut(self.api, name=CLIENT_NAME)
-        except (SystemError, RuntimeError, rtmidi.RtMidiError) as exc:
-            raise DeviceError(f"MIDI output ({api_name(self.api)}): {_one_line(exc)}") from None
-        try:
-            self.name = _open_port(self._out, self.port, VIRTUAL_OUT, "output")
-        except DeviceError:
-            self._out.delete()
-            self._out = None
-            raise
+        self.api, self._out, self.name = _open_client("output", self.api_spec, self.port)
         self.session.add_note_listener(self._note)
         if self.session.live:
             self._clock_thread = threading.Thread(target=self._clock_loop, name="rtcore-midi-clock", daemon=True)
@@ -361,9 +364,7 @@ class MidiOutput:
                     self._send_locked([0x80 | (ch - 1), note, 0])
                 self._sounding.clear()
             time.sleep(0.02)          # let RtMidi's JACK client deliver them before it goes
-            with quiet_stderr():
-                self._out.close_port()
-                self._out.delete()
+            _close_client(self._out)
             self._out = None
 
     def __enter__(self) -> "MidiOutput":

@@ -210,3 +210,22 @@ def jack_midi_port(client, suffix: str, is_input: bool, timeout: float = 10.0) -
         if time.monotonic() > deadline:
             raise AssertionError(f"expected one JACK MIDI port '*{suffix}', found {names}")
         time.sleep(0.05)
+
+
+def fft_freq(x: np.ndarray, sr: float) -> float:
+    """Peak frequency: Hann window, parabolic interpolation on the log magnitude."""
+    w = np.hanning(len(x))
+    mag = np.abs(np.fft.rfft((x - x.mean()) * w))
+    k = int(np.argmax(mag[1:-1])) + 1
+    a, b, c = np.log(mag[k - 1:k + 2] + 1e-30)
+    delta = 0.5 * (a - c) / (a - 2 * b + c)
+    return (k + delta) * sr / len(x)
+
+
+def longest_finite(x: np.ndarray) -> np.ndarray:
+    """The longest stretch without NaN (frames the recorder never saw are NaN)."""
+    ok = np.isfinite(x)
+    d = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    k = int(np.argmax(ends - starts))
+    return x[starts[k]:ends[k]]

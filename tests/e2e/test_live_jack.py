@@ -19,7 +19,7 @@ import rtcore as rc
 from rtcore.devices import JACK_HOST_API, list_devices, quiet_stderr, resolve_device
 from rtcore.live import play
 
-from jack_helpers import PERIOD, SAMPLE_RATE, new_ports
+from jack_helpers import PERIOD, SAMPLE_RATE, fft_freq, longest_finite, new_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -38,16 +38,6 @@ def jack_device() -> int:
     return dev
 
 
-def fft_freq(x: np.ndarray, sr: float) -> float:
-    """Peak frequency: Hann window, parabolic interpolation on the log magnitude."""
-    w = np.hanning(len(x))
-    mag = np.abs(np.fft.rfft((x - x.mean()) * w))
-    k = int(np.argmax(mag[1:-1])) + 1
-    a, b, c = np.log(mag[k - 1:k + 2] + 1e-30)
-    delta = 0.5 * (a - c) / (a - 2 * b + c)
-    return (k + delta) * sr / len(x)
-
-
 def level_dbfs(x: np.ndarray) -> float:
     """Peak level of a sine from its RMS (robust to where the samples fall)."""
     return 20 * math.log10(math.sqrt(2.0 * float(np.mean(x.astype(np.float64) ** 2))))
@@ -59,15 +49,6 @@ def longest_run(mask: np.ndarray) -> int:
         return 0
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return int((np.flatnonzero(d == -1) - np.flatnonzero(d == 1)).max())
-
-
-def longest_finite(x: np.ndarray) -> np.ndarray:
-    """The longest stretch without NaN (frames the recorder never saw are NaN)."""
-    ok = np.isfinite(x)
-    d = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    k = int(np.argmax(ends - starts))
-    return x[starts[k]:ends[k]]
 
 
 def continuity_breaks(x: np.ndarray, freq: float, sr: float, block: int = PERIOD) -> list[int]:

@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_vs_pedalboard.py --json bench-results/pedalboard.json
 	$(BIN)/python benchmarks/bench_live.py --json bench-results/live.json
 	$(BIN)/python benchmarks/bench_ai.py --json bench-results/ai.json
+	$(BIN)/python benchmarks/bench_latency.py --json bench-results/latency.json
 
 clean:
 	rm -rf build *.egg-info rtcore/_rtcore*.so rtcore/_rtcore.c rtcore/*.o $(OUT)

@@ -73,8 +73,9 @@ the server (this already includes the datagrams the kernel dropped; those alone 
 Keys (ms unless said): midi_{p50,p99,max,jitter}_ms_<block>_<mode>[_anyoffset][_callback],
 midi_missed_<block>_<mode>[...], midi_notes_<block>_<mode>[...] (notes measured),
 driver_latency_ms_<block>, period_ms_<block>, xruns_<block> (server xruns during the
-measured runs, seen by the recorder's xrun callback; the writer and recorder are Python
-JACK clients and may cause some themselves), osc_{p50,p99,max}_ms_<block>, osc_missed_<block>,
+measured runs, seen by the xrun callback of a third helper client with no process callback;
+the writer and recorder are Python JACK clients and cause some themselves: jackd's own
+account is jackd_late_{rtcore,probe,driver}_<block>), osc_{p50,p99,max}_ms_<block>, osc_missed_<block>,
 ai_react_{p50,p99,max}_ms_128, ai_react_midi_{p50,p99,max}_ms_128, ai_react_missed_128,
 ai_react_midi_missed_128, ai_react_notes_128, osc_flood_handled_per_s, osc_flood_dropped,
 osc_flood_kernel_dropped, osc_flood_xruns, osc_flood_sent, osc_flood_overruns; for
@@ -396,10 +397,7 @@ class Recorder:
         self.max_cycles = 0
         self.armed = False
         self.midi_got: list[tuple[int, bytes]] = []
-        self.xruns = 0
-        self.xrun_frames: list[int] = []
         self.client.set_process_callback(self._process)
-        self.client.set_xrun_callback(self._xrun)
         self.client.activate()
 
     def _process(self, frames: int) -> None:
@@ -412,22 +410,13 @@ class Recorder:
         for off, data in self.midi.incoming_midi_events():
             self.midi_got.append((t + off, bytes(data)))
 
-    def _xrun(self, delay_usecs: float) -> None:
-        self.xruns += 1
-        if self.armed:
-            self.xrun_frames.append(self.client.frame_time)
-
     def arm(self, seconds: float) -> None:
         self.armed = False
         self.max_cycles = int(seconds * SAMPLE_RATE / self.client.blocksize) + 1
-        self.chunks, self.midi_got, self.xrun_frames = [], [], []
+        self.chunks, self.midi_got = [], []
         gc.collect()
         gc.disable()            # a collection inside a Python JACK callback misses the deadline
         self.armed = True
-
-    @property
-    def full(self) -> bool:
-        return self.armed and len(self.chunks) >= self.max_cycles - 16
 
     def disarm(self):
         """Stop recording; (t0, audio (frames, 2) float32 by JACK frame - t0, NaN where no
@@ -450,6 +439,25 @@ class Recorder:
         return t0, audio, list(self.midi_got)
 
 
+class Monitor:
+    """JACK client with no process callback (nothing of it runs in the JACK cycle): counts
+    the server's xruns and notes the JACK frame of each."""
+
+    def __init__(self) -> None:
+        import jack
+
+        self.client = jack.Client("rtcore-latency-monitor", no_start_server=True)
+        self.xruns = 0
+        self.frames: list[int] = []
+        self.client.set_xrun_callback(self._xrun)
+        self.client.activate()
+
+    def _xrun(self, delay_usecs: float) -> None:
+        self.xruns += 1
+        if len(self.frames) < 100_000:
+            self.frames.append(self.client.frame_time)
+
+
 def probe_client(role: str, server: str) -> int:
     """``--probe-client writer|recorder SERVER``: that JACK client in a process of its own, driven
     by JSON lines on stdin (one JSON reply line each). Their process callbacks are Python: in
@@ -457,12 +465,16 @@ def probe_client(role: str, server: str) -> int:
     while it opens and closes JACK clients (a server round trip that waits for the graph to
     finish its cycle): a deadlock. In their own processes they never delay, nor are delayed
     by, rtcore's Python threads or each other (the writer runs upstream of rtcore's MIDI
-    input, whose timestamps it would shift)."""
+    input, whose timestamps it would shift). The xruns are counted by a third, the monitor:
+    a Python xrun callback in a process whose Python process callback waits for the same
+    GIL turns each xrun into more (the notification thread holding the GIL is preempted by
+    the real-time threads the process callback is waiting among)."""
     import numpy as np
 
     os.environ["JACK_DEFAULT_SERVER"] = server
     writer = Writer() if role == "writer" else None
     recorder = Recorder() if role == "recorder" else None
+    monitor = Monitor() if role == "monitor" else None
 
     def reply(obj) -> None:
         sys.stdout.write(json.dumps(obj) + "\n")
@@ -472,8 +484,12 @@ def probe_client(role: str, server: str) -> int:
     for line in sys.stdin:
         cmd = json.loads(line)
         op = cmd["op"]
-        if op == "status":
-            reply({"done": writer.done} if writer else {"full": recorder.full, "xruns": recorder.xruns})
+        if op == "status" and monitor:
+            reply({"xruns": monitor.xruns})
+        elif op == "status" and writer:
+            reply({"done": writer.done})
+        elif op == "frames":
+            reply({"xruns": monitor.xruns, "frames": monitor.frames[cmd["since"]:]})
         elif op == "arm":
             recorder.arm(cmd["seconds"])
             reply({"ok": True})
@@ -490,11 +506,10 @@ def probe_client(role: str, server: str) -> int:
         elif op == "finish":
             t0, audio, midi = recorder.disarm()
             np.save(cmd["path"], audio)
-            reply({"t0": t0, "midi": [(f, d.hex()) for f, d in midi], "xruns": recorder.xruns,
-                   "xrun_frames": list(recorder.xrun_frames)})
+            reply({"t0": t0, "midi": [(f, d.hex()) for f, d in midi]})
         elif op == "quit":
             break
-    for c in (writer, recorder):        # after the server is gone: quick and safe
+    for c in (writer, recorder, monitor):        # after the server is gone: quick and safe
         if c is not None:
             c.client.close()
     reply({"bye": True})
@@ -514,7 +529,7 @@ class Probe:
 
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
-        for role in ("writer", "recorder"):
+        for role in ("writer", "recorder", "monitor"):
             self.logs[role] = workdir / f"{role}-{server}.log"
             with open(self.logs[role], "wb") as log:        # libjack's complaints when the server stops
                 self.procs[role] = subprocess.Popen(
@@ -692,6 +707,7 @@ class Bench:
         probe = self.probe
         before = probe.output_ports()
         state: dict[str, object] = {}
+        record_s = self.args.seconds + WARMUP_S + 4.0
         pauses: list[float] = []
         t_gc = [0.0]
 
@@ -710,18 +726,21 @@ class Bench:
                     raise RuntimeError(f"the stream's output ports did not appear (new ports: {ports})")
                 for src, dst in zip(ports, probe.RECORDER_IN):
                     probe.connect(src, dst)
-                state["x0"] = probe.call("recorder", "status")["xruns"]
-                probe.call("recorder", "arm", seconds=self.args.seconds + WARMUP_S + 4.0)
+                state["x0"] = probe.call("monitor", "status")["xruns"]
+                probe.call("recorder", "arm", seconds=record_s)
                 start()
-                state["started"] = True
+                state["started"] = time.monotonic()
                 return None
             if tick is not None:
                 tick(engine)
-            rst = probe.call("recorder", "status")
-            state["x1"] = rst["xruns"]                  # xruns up to the end of the run, not the stream's close
-            if rst["full"]:
+            state["x1"] = probe.call("monitor", "status")["xruns"]   # up to the end of the run, not the close
+            if time.monotonic() - state["started"] > record_s - 0.5:
                 state["full"] = True
                 return True
+            # the writer's helper is asked only once its notes should be over (its main thread
+            # then takes the GIL its process callback needs)
+            if done is None and time.monotonic() - state["started"] < WARMUP_S + self.args.seconds:
+                return None
             if probe.call("writer", "status")["done"] if done is None else done():
                 t = state.setdefault("t_done", time.monotonic())
                 if time.monotonic() - t >= GRACE_S:
@@ -744,9 +763,10 @@ class Bench:
         if "full" in state:
             note("the recording buffer filled up before the run ended")
         self.written = [tuple(w) for w in res["written"]]
-        self.xrun_frames = [f - res["t0"] for f in res["xrun_frames"]] if res["t0"] is not None else []
+        mon = probe.call("monitor", "frames", since=state.get("x0", 0))
+        self.xrun_frames = [f - res["t0"] for f in mon["frames"]] if res["t0"] is not None else []
         midi = [(f, bytes.fromhex(d)) for f, d in res["midi"]]
-        xr = state.get("x1", res["xruns"]) - state["x0"]
+        xr = state.get("x1", mon["xruns"]) - state.get("x0", 0)
         self.xruns += xr
         self.gc_max_ms = max([self.gc_max_ms] + [1000 * p for p in pauses])
         return res["t0"], audio, midi, xr

@@ -1297,6 +1297,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from _common import print_table, write_json
 
+    from rtcore.perform import tune_interpreter_for_live
+    tune_interpreter_for_live()          # as `rtcore play` does: short GIL hand-offs
     figures: dict[str, object] = {"sample_rate": SAMPLE_RATE, "seconds": args.seconds}
     with tempfile.TemporaryDirectory(prefix="rtcore-latency-") as tmp:
         workdir = Path(tmp)

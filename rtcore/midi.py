@@ -250,6 +250,7 @@ class MidiInput:
         self._thread: threading.Thread | None = None
         self._quit = threading.Event()
         self._stamper: MidiTimestamper | None = None
+        self._jack = False
 
     def open(self) -> "MidiInput":
         # Keep clock, SysEx and active sensing: RtMidi's JACK input measures each delta from the
@@ -260,8 +261,8 @@ class MidiInput:
             lambda mi: mi.ignore_types(sysex=False, timing=False, active_sense=False))
         # RtMidi's JACK deltas are whole µs of libjack's clock; ALSA's come from the sequencer
         # queue's timer, which runs on the system's monotonic clock
-        jack = self.api == _rtmidi().API_UNIX_JACK
-        self._stamper = MidiTimestamper(source_clock=JACK_CLOCK if jack else time.CLOCK_MONOTONIC)
+        self._jack = self.api == _rtmidi().API_UNIX_JACK
+        self._stamper = MidiTimestamper(source_clock=JACK_CLOCK if self._jack else time.CLOCK_MONOTONIC)
         if self.read == "callback":
             self._in.set_callback(self._on_callback)
         else:
@@ -278,7 +279,11 @@ class MidiInput:
             self._thread = None
         if self._in is not None:
             if self.read == "callback":
+                # RtMidi's JACK thread may be inside our callback, waiting for the GIL; closing
+                # the client (which waits for that cycle to end) while holding the GIL would then
+                # deadlock. Stop new calls, then let a call in flight finish (sleep drops the GIL).
                 self._in.cancel_callback()
+                time.sleep(0.05)
             _close_client(self._in)
             self._in = None
 
@@ -308,7 +313,7 @@ class MidiInput:
             self.counters["system"] += 1
             return
         try:
-            self.session.midi(message, arrival)
+            self.session.midi(message, arrival, cycle_start=self._jack)     # JACK: timed per cycle
             self.counters["handled"] += 1
         except RtCoreError as exc:
             self.counters["errors"] += 1

@@ -46,6 +46,16 @@ class PerformOptions:
 
 Warn = Callable[[str], None]
 
+#: Python hands the GIL to a waiting thread after this long (s; CPython's default is 5 ms). The
+#: MIDI input thread must not wait 5 ms behind the status screen or an OSC burst: with a 64-frame
+#: block (1.3 ms) that is several blocks of added latency.
+LIVE_SWITCH_INTERVAL = 0.0005
+
+
+def tune_interpreter_for_live() -> None:
+    """Short GIL hand-offs for a live performance (see :data:`LIVE_SWITCH_INTERVAL`)."""
+    sys.setswitchinterval(LIVE_SWITCH_INTERVAL)
+
 
 def _warn(text: str) -> None:
     print(f"rtcore: warning: {text}", file=sys.stderr)
@@ -70,6 +80,7 @@ def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
         evs, _ = read_midi(opts.midi_file, patch.sample_rate)
         events = apply_cc_maps(evs, patch.cc_maps)
 
+    tune_interpreter_for_live()
     with ExitStack() as stack:
         eng = stack.enter_context(Engine(patch.sample_rate, max(block, 1024)))
         session = Session(eng, patch, live=True, latency=opts.latency)
@@ -113,7 +124,10 @@ def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) 
             warn(f"{exc}; playing without MIDI (--no-midi silences this)")
             api = None
         if api is not None:
-            for cls, port in ((MidiInput, opts.midi_in), (MidiOutput, opts.midi_out)):
+            # the output first, the input last: in --midi-read callback mode the input's callback
+            # runs Python on JACK's thread, and opening or closing another rtmidi JACK client (the
+            # GIL held through a server round trip) must not happen while it may fire
+            for cls, port in ((MidiOutput, opts.midi_out), (MidiInput, opts.midi_in)):
                 kw = {"read": opts.midi_read} if cls is MidiInput else {}
                 surface = cls(session, port=port, api=api, **kw)
                 try:

@@ -119,6 +119,7 @@ class Session:
         self.tempo = patch.tempo
         self.playing = False
         self.surfaces: dict[str, str] = {}   # control surfaces attached (for the status screen)
+        self._block_cache, self._block_read_at = int(patch.block), -1.0
         self._scheduler = _Scheduler(self)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -156,18 +157,33 @@ class Session:
     def frame_at(self, arrival_ns: int) -> int:
         return self.clock.frame_at(arrival_ns) if self.live else self.engine.frame
 
-    def event_time(self, arrival_ns: int | None) -> int | None:
+    def event_time(self, arrival_ns: int | None, cycle_start: bool = False) -> int | None:
         """When an input that arrived at ``arrival_ns`` plays, per the latency mode:
         ``lowest`` -> None (the start of the next block); ``fixed`` -> exactly one block after
-        the frame at which it arrived (constant latency, no jitter)."""
+        the frame at which it arrived (constant latency, no jitter).
+
+        ``cycle_start``: the time is that of the audio cycle that delivered the input, not of
+        the input itself (RtMidi's JACK API stamps every message with the moment its client ran
+        in the cycle, a scheduling delay after the cycle began). The frame is then rounded to
+        the nearest block boundary -- that cycle's first frame -- so the delay does not show as
+        jitter."""
         if self.latency != "fixed" or arrival_ns is None or not self.live:
             return None
-        return self.frame_at(arrival_ns) + self.block
+        block = self.block
+        frame = self.frame_at(arrival_ns)
+        if cycle_start:
+            frame = (frame + block // 2) // block * block
+        return frame + block
 
     @property
     def block(self) -> int:
-        st = self.engine.stats()
-        return int(st.last_block or self.patch.block)
+        """Frames per host block of the stream (the last block's size; cached: this is read
+        for every timed message)."""
+        now = _time.monotonic()
+        if now - self._block_read_at > 0.5:
+            self._block_read_at = now
+            self._block_cache = int(self.engine.stats().last_block or self.patch.block)
+        return self._block_cache
 
     # ---- events --------------------------------------------------------------------------
     def send(self, events: Event | list[Event]) -> int:
@@ -363,11 +379,13 @@ class Session:
         return snap
 
     # ---- MIDI ----------------------------------------------------------------------------
-    def midi(self, message: bytes | list[int] | tuple[int, ...], arrival_ns: int | None = None) -> None:
+    def midi(self, message: bytes | list[int] | tuple[int, ...], arrival_ns: int | None = None,
+             cycle_start: bool = False) -> None:
         """One raw MIDI message (status byte first) that arrived at ``arrival_ns``: notes,
         CC (maps, learn, sustain ...), pitch bend, channel pressure, program change (snapshots);
         what each does is :data:`rtcore.midi_spec.CHANNEL_MESSAGES`. System messages (clock,
-        SysEx ...) are ignored. Malformed messages raise a one-line :class:`RtCoreError`."""
+        SysEx ...) are ignored. Malformed messages raise a one-line :class:`RtCoreError`.
+        ``cycle_start``: see :meth:`event_time`."""
         msg = bytes(message)
         if not msg or msg[0] < 0x80:
             raise RtCoreError(f"MIDI: not a status byte first: {msg.hex(' ') or 'empty message'}")
@@ -376,7 +394,7 @@ class Session:
             return
         if len(msg) < kind.length or any(b > 0x7F for b in msg[1:kind.length]):
             raise RtCoreError(f"MIDI: malformed {kind.name} message {msg.hex(' ')}")
-        t = self.event_time(arrival_ns)
+        t = self.event_time(arrival_ns, cycle_start)
         self.midi_log.append(MidiLogEntry(arrival_ns or lib.rt_monotonic_ns(), midi_spec.describe(msg[:kind.length])))
         getattr(self, kind.handler)((msg[0] & 0x0F) + 1, msg, t)
 

@@ -114,7 +114,7 @@ def _input(session) -> tuple[MidiInput, _Clock, list]:
     clock = _Clock()
     mi._stamper = MidiTimestamper(now=clock)
     mi.name = "test in"
-    session.midi = lambda msg, arrival: got.append((list(msg), arrival)) or type(session).midi(session, msg, arrival)
+    session.midi = lambda msg, arrival, **kw: got.append((list(msg), arrival)) or type(session).midi(session, msg, arrival)
     return mi, clock, got
 
 

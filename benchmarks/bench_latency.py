@@ -13,25 +13,24 @@ bench_live.py does) under a unique name, stopped by its PID, and runs in this pr
   note-on is ~0.69, so the onset is found on the note's own frame), through PortAudio's
   JACK host API (rtcore.live.play, host_api "JACK"), the MIDI input
   ``rtcore.midi.MidiInput(session, api="jack")`` (virtual port "rtcore in");
-* a JACK-Client **writer** whose MIDI out port, connected to "rtcore in", writes a note-on
-  every 60-120 ms (held 30 ms, pitches alternating) at JACK frame
-  ``last_frame_time + offset``: half of them at offset 0 of a cycle (what RtMidi senders
-  themselves do: these give the main keys), half at a random offset (``_anyoffset`` keys;
-  RtMidi's JACK input times every event of a cycle at the cycle, see rtcore/midi_time.py,
-  so these carry up to a period of jitter in any mode);
-* a JACK-Client **recorder** recording the PortAudio stream's two output ports by JACK frame.
+* a **writer** whose MIDI out port, connected to "rtcore in", writes a note-on every
+  60-120 ms (held 30 ms, pitches alternating) at a planned JACK frame: half of them at
+  offset 0 of a cycle (what RtMidi senders themselves do: these give the main keys), half at
+  a random offset (``_anyoffset`` keys; RtMidi's JACK input times every event of a cycle at
+  the cycle, see rtcore/midi_time.py, so these carry up to a period of jitter in any mode);
+* a **recorder** recording the PortAudio stream's two output ports by JACK frame (and, in
+  the AI run, "rtcore out" by its MIDI input), whose C xrun callback counts the server's xruns.
 
-The writer and the recorder run in helper processes of their own (``--probe-client``,
-driven over a pipe): their process callbacks are Python, and in this process they would
-wait for its GIL, which python-rtmidi keeps while it opens or closes a JACK client (a
-server round trip that waits for the graph to finish a cycle): that deadlocks. Apart, they
-never delay rtcore's Python threads nor each other. This process keeps only a JACK client
-with no callbacks (ports, connections, libjack's clock).
-
-RtMidi's JACK input times a cycle's messages when its own client runs, i.e. after the
-writer's (Python) callback: in "fixed" mode that callback's duration shifts the latency.
-The writer records how far into the cycle it was done; ``midi_*_ms_<block>_fixed_net``
-subtract it (what a sender with no cost of its own would see).
+The writer and the recorder are benchmarks/jack_probe.c (driven through jack_probe.py), each
+a JACK client in a process of its own whose process callback is C: real time, no allocation,
+no lock, no GIL. The whole note plan is queued on the writer before it starts (absolute JACK
+frames; a note it could only write after its frame would be written at the next cycle's
+start and counted: ``writer_late_*``). A Python process callback would wait for the GIL,
+which python-rtmidi keeps while it opens or closes a JACK client (a server round trip that
+waits for the graph to finish a cycle): that deadlocks in this process, and in a helper
+process it is still late now and then (jackd blamed most of the xruns at block 64 on the
+Python writer and recorder). This process keeps only a JACK client with no callbacks (ports,
+connections, libjack's clock).
 
 Latency of a note = first recorded frame at or after the written frame whose |sample|
 exceeds 0.1 after at least 0.5 ms below it - the written frame. A note with no onset
@@ -66,21 +65,22 @@ every tick) are not taken as reactions.
 OSC flood: a sender process (``--flood-sender``) paces prebuilt ``/rtcore/node/synth/cutoff
 f`` datagrams (random values in range) at --flood-rate for --flood-seconds while the engine
 plays notes at block 128, on a server with no Python process callbacks (an xrun there is
-rtcore's, not a GIL-starved measuring client's). ``osc_flood_dropped`` = sent - received by
-the server (this already includes the datagrams the kernel dropped; those alone are
-``osc_flood_kernel_dropped``).
+rtcore's, not a GIL-starved measuring client's; a jack_probe with no ports counts them).
+``osc_flood_dropped`` = sent - received by the server (this already includes the datagrams
+the kernel dropped; those alone are ``osc_flood_kernel_dropped``).
 
 Keys (ms unless said): midi_{p50,p99,max,jitter}_ms_<block>_<mode>[_anyoffset][_callback],
 midi_missed_<block>_<mode>[...], midi_notes_<block>_<mode>[...] (notes measured),
 driver_latency_ms_<block>, period_ms_<block>, xruns_<block> (server xruns during the
-measured runs, seen by the xrun callback of a third helper client with no process callback;
-the writer and recorder are Python JACK clients and cause some themselves: jackd's own
-account is jackd_late_{rtcore,probe,driver}_<block>), osc_{p50,p99,max}_ms_<block>, osc_missed_<block>,
+measured runs, seen by the recorder's xrun callback; jackd's own account, which client was
+late, is jackd_late_{rtcore,probe,driver}_<block>, and jackd_running_{rtcore,probe}_<block> of those
+inside their own callback), osc_{p50,p99,max}_ms_<block>, osc_missed_<block>,
 ai_react_{p50,p99,max}_ms_128, ai_react_midi_{p50,p99,max}_ms_128, ai_react_missed_128,
 ai_react_midi_missed_128, ai_react_notes_128, osc_flood_handled_per_s, osc_flood_dropped,
 osc_flood_kernel_dropped, osc_flood_xruns, osc_flood_sent, osc_flood_overruns; for
-reading outliers: midi_{p50,p99,jitter}_ms_<block>_fixed_net[_callback],
-writer_done_{p50,max}_ms_<block>_<mode>[_callback], engine_late_events_<block>_<mode>[...]
+reading outliers: writer_done_{p50,max}_ms_<block>_<mode>[_callback] (how far into its cycle
+the writer had written a note), writer_late_<block>_<mode>[...] (notes written after their
+frame), engine_late_events_<block>_<mode>[...]
 (fixed-mode events that reached the engine after their frame), clock_discontinuities_...
 (ClockModel), gc_max_ms_<block> (longest garbage collection in this process while measuring).
 
@@ -314,274 +314,41 @@ class JackLib:
         return int(r.min), int(r.max)
 
 
-class Writer:
-    """JACK client writing planned note-ons (and their note-offs) at known JACK frames.
-    [JACK thread] _process: a few attribute reads, at most two writes."""
-
-    def __init__(self) -> None:
-        import jack
-
-        self.client = jack.Client("rtcore-latency-writer", no_start_server=True)
-        self.port = self.client.midi_outports.register("out")
-        self.plan: list[tuple[int, float, int, bytes, bytes]] = []
-        self.k = 0
-        self.countdown = 0
-        self.span = 0
-        self.hold = 0
-        self.end: int | None = None
-        self.off: tuple[int, bytes] | None = None
-        self.running = False
-        # (JACK frame, note, offset in its cycle, frames into the cycle when this callback was done:
-        # RtMidi's input runs after it and times the message then)
-        self.written: list[tuple[int, int, int, int]] = []
-        self.client.set_process_callback(self._process)
-        self.client.activate()
-
-    def start(self, plan, warmup_cycles: int, span_frames: int, hold_frames: int) -> None:
-        """``plan``: (cycles to the next note, offset as a fraction of the cycle, note, on, off)."""
-        self.running = False
-        self.plan, self.k, self.written = plan, 0, []
-        self.countdown, self.span, self.hold, self.end = warmup_cycles, span_frames, hold_frames, None
-        self.running = True
-
-    def stop(self) -> None:
-        self.running = False
-
-    @property
-    def done(self) -> bool:
-        return not self.running and self.off is None
-
-    def _process(self, frames: int) -> None:
-        port = self.port
-        port.clear_buffer()
-        off = self.off
-        if off is not None:
-            t = self.client.last_frame_time
-            if off[0] < t + frames:
-                port.write_midi_event(max(0, off[0] - t), off[1])
-                self.off = None
-        if not self.running:
-            return
-        self.countdown -= 1
-        if self.countdown > 0:
-            return
-        t = self.client.last_frame_time
-        if self.end is None:
-            self.end = t + self.span
-        if t >= self.end or self.k >= len(self.plan):
-            self.running = False
-            return
-        gap, frac, n, on, offmsg = self.plan[self.k]
-        self.k += 1
-        o = int(frac * frames)
-        port.write_midi_event(o, on)
-        self.off = (t + o + self.hold, offmsg)
-        self.countdown = gap
-        self.written.append((t + o, n, o, self.client.frames_since_cycle_start))
-
-
-class Recorder:
-    """JACK client recording two audio inputs and one MIDI input by JACK frame (frame t0 =
-    the first cycle after ``arm``; frames it never saw stay NaN), counting server xruns.
-    [JACK thread] _process: two buffer copies into a list, and the MIDI events (the array
-    is assembled when the recording is done: numpy slicing in the callback made it miss
-    JACK's deadline now and then at 64 frames)."""
-
-    def __init__(self) -> None:
-        import jack
-
-        self.client = jack.Client("rtcore-latency-recorder", no_start_server=True)
-        self.ports = [self.client.inports.register(f"in_{i + 1}") for i in range(2)]
-        self.midi = self.client.midi_inports.register("midi_in")
-        self.chunks: list[tuple[int, bytes, bytes]] = []
-        self.max_cycles = 0
-        self.armed = False
-        self.midi_got: list[tuple[int, bytes]] = []
-        self.client.set_process_callback(self._process)
-        self.client.activate()
-
-    def _process(self, frames: int) -> None:
-        if not self.armed:
-            return
-        t = self.client.last_frame_time
-        chunks = self.chunks
-        if len(chunks) < self.max_cycles:
-            chunks.append((t, self.ports[0].get_buffer()[:], self.ports[1].get_buffer()[:]))
-        for off, data in self.midi.incoming_midi_events():
-            self.midi_got.append((t + off, bytes(data)))
-
-    def arm(self, seconds: float) -> None:
-        self.armed = False
-        self.max_cycles = int(seconds * SAMPLE_RATE / self.client.blocksize) + 1
-        self.chunks, self.midi_got = [], []
-        gc.collect()
-        gc.disable()            # a collection inside a Python JACK callback misses the deadline
-        self.armed = True
-
-    def disarm(self):
-        """Stop recording; (t0, audio (frames, 2) float32 by JACK frame - t0, NaN where no
-        cycle was recorded, MIDI events)."""
-        import numpy as np
-
-        self.armed = False
-        gc.enable()
-        time.sleep(0.02)        # a running cycle finishes
-        chunks = list(self.chunks)
-        if not chunks:
-            return None, np.zeros((0, 2), np.float32), list(self.midi_got)
-        t0 = chunks[0][0]
-        n = chunks[-1][0] - t0 + len(chunks[-1][1]) // 4
-        audio = np.full((n, 2), np.nan, dtype=np.float32)
-        for t, a, b in chunks:
-            i = t - t0
-            audio[i:i + len(a) // 4, 0] = np.frombuffer(a, dtype=np.float32)
-            audio[i:i + len(b) // 4, 1] = np.frombuffer(b, dtype=np.float32)
-        return t0, audio, list(self.midi_got)
-
-
-class Monitor:
-    """JACK client with no process callback (nothing of it runs in the JACK cycle): counts
-    the server's xruns and notes the JACK frame of each."""
-
-    def __init__(self) -> None:
-        import jack
-
-        self.client = jack.Client("rtcore-latency-monitor", no_start_server=True)
-        self.xruns = 0
-        self.frames: list[int] = []
-        self.client.set_xrun_callback(self._xrun)
-        self.client.activate()
-
-    def _xrun(self, delay_usecs: float) -> None:
-        self.xruns += 1
-        if len(self.frames) < 100_000:
-            self.frames.append(self.client.frame_time)
-
-
-def probe_client(role: str, server: str) -> int:
-    """``--probe-client writer|recorder SERVER``: that JACK client in a process of its own, driven
-    by JSON lines on stdin (one JSON reply line each). Their process callbacks are Python: in
-    the benchmark's own process they would wait for its GIL, which python-rtmidi holds
-    while it opens and closes JACK clients (a server round trip that waits for the graph to
-    finish its cycle): a deadlock. In their own processes they never delay, nor are delayed
-    by, rtcore's Python threads or each other (the writer runs upstream of rtcore's MIDI
-    input, whose timestamps it would shift). The xruns are counted by a third, the monitor:
-    a Python xrun callback in a process whose Python process callback waits for the same
-    GIL turns each xrun into more (the notification thread holding the GIL is preempted by
-    the real-time threads the process callback is waiting among)."""
-    import numpy as np
-
-    os.environ["JACK_DEFAULT_SERVER"] = server
-    writer = Writer() if role == "writer" else None
-    recorder = Recorder() if role == "recorder" else None
-    monitor = Monitor() if role == "monitor" else None
-
-    def reply(obj) -> None:
-        sys.stdout.write(json.dumps(obj) + "\n")
-        sys.stdout.flush()
-
-    reply({"ready": True})
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        op = cmd["op"]
-        if op == "status" and monitor:
-            reply({"xruns": monitor.xruns})
-        elif op == "status" and writer:
-            reply({"done": writer.done})
-        elif op == "frames":
-            reply({"xruns": monitor.xruns, "frames": monitor.frames[cmd["since"]:]})
-        elif op == "arm":
-            recorder.arm(cmd["seconds"])
-            reply({"ok": True})
-        elif op == "write":
-            plan = [(g, f, n, bytes.fromhex(on), bytes.fromhex(off)) for g, f, n, on, off in cmd["plan"]]
-            writer.start(plan, cmd["warmup_cycles"], cmd["span"], cmd["hold"])
-            reply({"ok": True})
-        elif op == "stop":
-            writer.stop()
-            reply({"ok": True})
-        elif op == "finish" and writer:
-            writer.stop()
-            reply({"written": writer.written})
-        elif op == "finish":
-            t0, audio, midi = recorder.disarm()
-            np.save(cmd["path"], audio)
-            reply({"t0": t0, "midi": [(f, d.hex()) for f, d in midi]})
-        elif op == "quit":
-            break
-    for c in (writer, recorder, monitor):        # after the server is gone: quick and safe
-        if c is not None:
-            c.client.close()
-    reply({"bye": True})
-    return 0
-
-
 class Probe:
-    """This process's side of the probe clients: the helper process, and a JACK client of
-    its own with no callbacks at all (ports, connections, libjack's clock)."""
+    """The measuring clients of one server: the writer and the recorder (jack_probe.c
+    processes: their process callbacks are C) and a JACK-Client client of this process with
+    no callbacks, never activated (the recorder's ``client``: ports, connections, libjack's
+    clock)."""
 
-    WRITER_OUT = "rtcore-latency-writer:out"
-    RECORDER_IN = ("rtcore-latency-recorder:in_1", "rtcore-latency-recorder:in_2")
-    RECORDER_MIDI = "rtcore-latency-recorder:midi_in"
+    def __init__(self, server: str, record_s: float) -> None:
+        from jack_probe import JackProbe
 
-    def __init__(self, server: str, workdir: Path) -> None:
-        import jack
-
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.logs: dict[str, Path] = {}
-        for role in ("writer", "recorder", "monitor"):
-            self.logs[role] = workdir / f"{role}-{server}.log"
-            with open(self.logs[role], "wb") as log:        # libjack's complaints when the server stops
-                self.procs[role] = subprocess.Popen(
-                    [sys.executable, str(Path(__file__).resolve()), "--probe-client", role, server],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
-                    env=dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1"),
-                    preexec_fn=_die_with_parent)
-        for role in self.procs:
-            self._read(role)
-        self.client = jack.Client("rtcore-latency-ctl", servername=server, no_start_server=True)
+        self.writer = self.recorder = None
+        try:
+            self.writer = JackProbe(server, "rtcore-latency-writer", audio_inputs=0, midi_out=True, seconds=0,
+                                    control_client=False)
+            self.recorder = JackProbe(server, "rtcore-latency-recorder", audio_inputs=2, midi_in=True,
+                                      seconds=record_s)
+        except BaseException:
+            self.close()
+            raise
+        self.client = self.recorder.client
         self.jl = JackLib(self.client)
-
-    def _read(self, role: str):
-        line = self.procs[role].stdout.readline()
-        if not line:
-            raise RuntimeError(f"the {role} process ended (exit code {self.procs[role].poll()}):\n"
-                               + self.logs[role].read_text(errors="replace")[-2000:])
-        return json.loads(line)
-
-    def call(self, role: str, op: str, **kw):
-        p = self.procs[role]
-        p.stdin.write(json.dumps(dict(kw, op=op)) + "\n")
-        p.stdin.flush()
-        return self._read(role)
+        self.WRITER_OUT = self.writer.midi_out_port
+        self.RECORDER_IN = tuple(self.recorder.ports)
+        self.RECORDER_MIDI = self.recorder.midi_in_port
 
     def output_ports(self) -> set[str]:
-        return {p.name for p in self.client.get_ports(is_output=True, is_audio=True)
-                if not p.name.startswith("system:")}
+        return self.recorder.output_ports()
 
     def connect(self, src: str, dst: str) -> None:
         self.client.connect(src, dst)
 
-    def close_ctl(self) -> None:
-        """The callback-free client: before the server stops."""
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-
     def close(self) -> None:
-        """The helper processes: after the server has stopped."""
-        self.close_ctl()
-        for role, p in self.procs.items():
-            try:
-                if p.poll() is None:
-                    self.call(role, "quit")
-                    p.wait(timeout=10)
-            except (OSError, ValueError, RuntimeError, subprocess.TimeoutExpired):
-                pass
-            finally:
-                if p.poll() is None:
-                    p.kill()                # by PID
-                    p.wait(timeout=5)
+        """Before the server stops: nothing of them is Python in the JACK cycle."""
+        for p in (self.writer, self.recorder):
+            if p is not None:
+                p.close()
 
 
 def midi_ports(client, is_input: bool) -> set[str]:
@@ -692,13 +459,27 @@ class Bench:
         for k in range(n):
             frac = rng.random() * 0.999 if rng.random() < anyoffset_share else 0.0
             nt = notes[k]
-            out.append((rng.randint(lo, hi), frac, nt, bytes((0x90, nt, 100)).hex(), bytes((0x80, nt, 0)).hex()))
+            out.append((rng.randint(lo, hi), frac, nt, bytes((0x90, nt, 100)), bytes((0x80, nt, 0))))
         return out
 
     def write(self, plan, hold_ms: float = HOLD_MS) -> None:
-        """The writer starts on ``plan`` after WARMUP_S, for --seconds."""
-        self.probe.call("writer", "write", plan=plan, warmup_cycles=int(WARMUP_S * SAMPLE_RATE / self.block),
-                        span=int(self.args.seconds * SAMPLE_RATE), hold=int(hold_ms / 1000 * SAMPLE_RATE))
+        """Queue ``plan`` on the writer: its first note in the cycle that begins WARMUP_S from
+        now, each next one ``gap`` cycles later (at ``frac`` of its cycle), for --seconds;
+        every note-off ``hold_ms`` after its note-on."""
+        w = self.probe.writer
+        _, cycle = w.now()                              # the first frame of a cycle
+        start = cycle + math.ceil(WARMUP_S * SAMPLE_RATE / self.block) * self.block
+        end = start + int(self.args.seconds * SAMPLE_RATE)
+        hold = int(hold_ms / 1000 * SAMPLE_RATE)
+        events, c = [], start
+        for gap, frac, _, on, off in plan:
+            if c >= end:
+                break
+            f = c + int(frac * self.block)
+            events += [(f, on), (f + hold, off)]
+            c += gap * self.block
+        self.write_start = start
+        w.queue_midi_many(events)
 
     # -- the common part of every run: stream up, recording connected, something started
     def play(self, eng, start, done, tick=None, events=None):
@@ -707,7 +488,7 @@ class Bench:
         probe = self.probe
         before = probe.output_ports()
         state: dict[str, object] = {}
-        record_s = self.args.seconds + WARMUP_S + 4.0
+        record_s = self.record_s
         pauses: list[float] = []
         t_gc = [0.0]
 
@@ -726,50 +507,52 @@ class Bench:
                     raise RuntimeError(f"the stream's output ports did not appear (new ports: {ports})")
                 for src, dst in zip(ports, probe.RECORDER_IN):
                     probe.connect(src, dst)
-                state["x0"] = probe.call("monitor", "status")["xruns"]
-                probe.call("recorder", "arm", seconds=record_s)
+                probe.recorder.start()                 # its xrun count restarts too
                 start()
                 state["started"] = time.monotonic()
                 return None
             if tick is not None:
                 tick(engine)
-            state["x1"] = probe.call("monitor", "status")["xruns"]   # up to the end of the run, not the close
+            state["x1"] = probe.recorder.xruns          # up to the end of the run, not the close
             if time.monotonic() - state["started"] > record_s - 0.5:
                 state["full"] = True
                 return True
-            # the writer's helper is asked only once its notes should be over (its main thread
-            # then takes the GIL its process callback needs)
             if done is None and time.monotonic() - state["started"] < WARMUP_S + self.args.seconds:
                 return None
-            if probe.call("writer", "status")["done"] if done is None else done():
+            if probe.writer.status()["queued"] == 0 if done is None else done():
                 t = state.setdefault("t_done", time.monotonic())
                 if time.monotonic() - t >= GRACE_S:
                     return True
             return None
 
+        probe.writer.clear()                            # its log: this run's notes only
+        self.write_start = 0
         gc.callbacks.append(gc_timer)
         try:
             play(eng, events=events, seconds=self.args.seconds + WARMUP_S + 15.0, device=self.device,
                  block=self.block, quiet=True, on_tick=on_tick)
         finally:
             gc.callbacks.remove(gc_timer)
-            path = self.workdir / "recording.npy"
-            res = probe.call("recorder", "finish", path=str(path))
-            res.update(probe.call("writer", "finish"))
-        import numpy as np
-        audio = np.load(path)
+            audio = probe.recorder.stop()
+            t0 = probe.recorder.t0
+            midi = probe.recorder.midi_received()
+            probe.writer.flush()                        # what a run cut short did not write
+            sent = probe.writer.midi_sent()
+            late = probe.writer.status()["late"]
         if "started" not in state:
             raise RuntimeError("the live run never started")
         if "full" in state:
             note("the recording buffer filled up before the run ended")
-        self.written = [tuple(w) for w in res["written"]]
-        mon = probe.call("monitor", "frames", since=state.get("x0", 0))
-        self.xrun_frames = [f - res["t0"] for f in mon["frames"]] if res["t0"] is not None else []
-        midi = [(f, bytes.fromhex(d)) for f, d in res["midi"]]
-        xr = state.get("x1", mon["xruns"]) - state.get("x0", 0)
+        # the note-ons written: (JACK frame, note, planned offset in its cycle, frames into
+        # the cycle when written)
+        self.written = [(f, d[1], (p - self.write_start) % self.block, done) for f, p, done, d in sent
+                        if len(d) == 3 and d[0] & 0xF0 == 0x90 and d[2] > 0]
+        self.writer_late = late
+        self.xrun_frames = [f - t0 for f in probe.recorder.xrun_frames] if t0 is not None else []
+        xr = state.get("x1", probe.recorder.xruns)
         self.xruns += xr
         self.gc_max_ms = max([self.gc_max_ms] + [1000 * p for p in pauses])
-        return res["t0"], audio, midi, xr
+        return t0, audio, midi, xr
 
     def start_midi_in(self, session, read: str):
         from rtcore.midi import MidiInput
@@ -818,14 +601,10 @@ class Bench:
                 self.figures[f"midi_{k}_ms_{tag}"] = s.get(k)
             self.figures[f"midi_missed_{tag}"] = missed
             self.figures[f"midi_notes_{tag}"] = s.get("n", 0)
-            if mode == "fixed" and not pop:
-                # RtMidi times the cycle when its client runs: after the writer's (Python) callback
-                net = stats_ms([x - notes[i][1] for x, i in zip(lat, idx)])
-                for k in ("p50", "p99", "jitter"):
-                    self.figures[f"midi_{k}_ms_{self.block}_fixed_net{suffix}"] = net.get(k)
         done = stats_ms([d for *_, d in written])
         self.figures[f"writer_done_p50_ms_{self.block}_{mode}{suffix}"] = done.get("p50")
         self.figures[f"writer_done_max_ms_{self.block}_{mode}{suffix}"] = done.get("max")
+        self.figures[f"writer_late_{self.block}_{mode}{suffix}"] = self.writer_late
         self.figures[f"engine_late_events_{self.block}_{mode}{suffix}"] = int(st.events_late)
         print(f"  block {self.block} {mode:6} {read:8}: {len(written)} notes written, "
               f"offset 0: p50 {self.figures[f'midi_p50_ms_{self.block}_{mode}{suffix}']} ms "
@@ -995,8 +774,9 @@ class Bench:
         os.environ["JACK_DEFAULT_SERVER"] = server.name     # PortAudio, rtmidi and JACK-Client read it
         os.environ["JACK_NO_START_SERVER"] = "1"
         self.probe = None
+        self.record_s = self.args.seconds + WARMUP_S + 4.0
         try:
-            self.probe = Probe(server.name, self.workdir)
+            self.probe = Probe(server.name, self.record_s + 1.0)
             self.jl = self.probe.jl
             self.device = resolve_device(None, JACK_HOST_API)
             lat = self.jl.playback_latency("system:playback_1")
@@ -1026,10 +806,8 @@ class Bench:
                 shutil.copy(server.log, Path(os.environ["RTCORE_LATENCY_DUMP"]) / server.log.name)
         finally:
             if self.probe is not None:
-                self.probe.close_ctl()
-            server.stop()                      # Python-callback clients are closed after their server
-            if self.probe is not None:
-                self.probe.close()
+                self.probe.close()             # C callbacks only: closed while the server runs
+            server.stop()
             remove_shm_leftovers(server.name)
 
 
@@ -1059,10 +837,14 @@ def free_server_name(prefix: str) -> str:
 def late_clients(log: Path) -> dict[str, int]:
     """jackd's own account of its xruns (its log): cycles its driver's timer was late, and
     how often a client of each kind was not finished in time: rtcore's (PortAudio: the
-    engine; "rtcore": its MIDI ports) or this benchmark's writer and recorder."""
+    engine; "rtcore": its MIDI ports) or this benchmark's writer and recorder.
+    ``jackd_running_<kind>`` counts those still inside their process callback (state
+    Running); the others had been triggered but their thread had not run yet (a machine
+    busy elsewhere, or a client upstream finishing just before the deadline)."""
     import re
 
-    out = {"jackd_late_driver": 0, "jackd_late_rtcore": 0, "jackd_late_probe": 0, "jackd_late_other": 0}
+    out = {"jackd_late_driver": 0, "jackd_late_rtcore": 0, "jackd_late_probe": 0, "jackd_late_other": 0,
+           "jackd_running_rtcore": 0, "jackd_running_probe": 0, "jackd_running_other": 0}
     try:
         text = log.read_text(errors="replace")
     except OSError:
@@ -1071,13 +853,15 @@ def late_clients(log: Path) -> dict[str, int]:
         if "JackTimedDriver::Process XRun" in line:
             out["jackd_late_driver"] += 1
             continue
-        m = re.search(r"client = (\S+) was not finished", line)
+        m = re.search(r"client = (\S+) was not finished(?:, state = (\w+))?", line)
         if m is None:
             continue
         name = m.group(1)
         kind = ("probe" if name.startswith("rtcore-latency-") else
                 "rtcore" if name == "PortAudio" or name.startswith("rtcore") else "other")
         out[f"jackd_late_{kind}"] += 1
+        if m.group(2) == "Running":
+            out[f"jackd_running_{kind}"] += 1
     return out
 
 
@@ -1094,7 +878,8 @@ def remove_shm_leftovers(server: str) -> None:
 
 # ---- (4) the OSC flood ---------------------------------------------------------------------
 def run_flood(workdir: Path, seconds: float, rate: float) -> dict[str, object]:
-    from bench_live import JackServer, XrunMonitor
+    from bench_live import JackServer
+    from jack_probe import JackProbe
 
     import rtcore as rc
     from rtcore.devices import JACK_HOST_API, resolve_device
@@ -1115,7 +900,9 @@ def run_flood(workdir: Path, seconds: float, rate: float) -> dict[str, object]:
     monitor = None
     state: dict[str, object] = {}
     try:
-        monitor = XrunMonitor(server.name)
+        # its xruns: a jack_probe with no ports (the xrun callback is C: nothing of this
+        # process runs in the server's threads)
+        monitor = JackProbe(server.name, "rtcore-latency-monitor", audio_inputs=0, seconds=0, control_client=False)
         dev = resolve_device(None, JACK_HOST_API)
         total = seconds + WARMUP_S + 10.0
         events = []
@@ -1133,7 +920,7 @@ def run_flood(workdir: Path, seconds: float, rate: float) -> dict[str, object]:
                     if frames < WARMUP_S * SAMPLE_RATE:
                         return None
                     engine.reset_stats()
-                    state["c0"], state["x0"] = osc.counters(), monitor.count
+                    state["c0"], state["x0"] = osc.counters(), monitor.status()["xruns"]
                     state["proc"] = subprocess.Popen(
                         [sys.executable, str(Path(__file__).resolve()), "--flood-sender", host, str(port), str(rate),
                          str(seconds)], stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
@@ -1143,7 +930,7 @@ def run_flood(workdir: Path, seconds: float, rate: float) -> dict[str, object]:
                 if proc.poll() is None:
                     return None
                 if "x1" not in state:
-                    state["x1"], state["stats"] = monitor.count, engine.stats()
+                    state["x1"], state["stats"] = monitor.status()["xruns"], engine.stats()
                 # the server drains its socket: wait until "received" stops moving
                 c = osc.counters()["received"]
                 if c != state.get("last_received"):
@@ -1227,12 +1014,6 @@ def table_rows(fig: dict[str, object], blocks: list[int]) -> list[list[object]]:
                                        f"max {v('midi_max_ms_' + tag)}  jitter {v('midi_jitter_ms_' + tag)}  "
                                        f"missed {fig.get('midi_missed_' + tag)}/{fig.get('midi_notes_' + tag, 0) + fig.get('midi_missed_' + tag, 0)}",
                                  target + ", missed 0"])
-                    if mode == "fixed" and not pop and fig.get(f"midi_p50_ms_{b}_fixed_net{suffix}") is not None:
-                        net = f"{b}_fixed_net{suffix}"
-                        rows.append([f"  the same, net of the writer's callback (done at p50 "
-                                     f"{v(f'writer_done_p50_ms_{b}_fixed{suffix}')})",
-                                     f"p50 {v('midi_p50_ms_' + net)}  p99 {v('midi_p99_ms_' + net)}  "
-                                     f"jitter {v('midi_jitter_ms_' + net)}", "jitter <= 0.1 ms"])
         if fig.get(f"osc_notes_{b}") is not None:
             rows.append([f"OSC->audio {b} lowest", f"p50 {v(f'osc_p50_ms_{b}')}  p99 {v(f'osc_p99_ms_{b}')}  "
                                                    f"max {v(f'osc_max_ms_{b}')}  missed {fig.get(f'osc_missed_{b}')}",
@@ -1241,6 +1022,8 @@ def table_rows(fig: dict[str, object], blocks: list[int]) -> list[list[object]]:
         rows.append([f"  jackd's log: late rtcore client / late writer+recorder / driver timer",
                      f"{fig.get(f'jackd_late_rtcore_{b}')} / {fig.get(f'jackd_late_probe_{b}')} / "
                      f"{fig.get(f'jackd_late_driver_{b}')}", ""])
+        rows.append(["    of which inside their own callback: rtcore / writer+recorder",
+                     f"{fig.get(f'jackd_running_rtcore_{b}')} / {fig.get(f'jackd_running_probe_{b}')}", ""])
     if fig.get("ai_react_notes_128") is not None:
         bound = fig["period_ms_128"] + fig["driver_latency_ms_128"]
         rows.append(["AI reaction 128 (audio onset)", f"p50 {v('ai_react_p50_ms_128')}  p99 {v('ai_react_p99_ms_128')}  "
@@ -1260,8 +1043,6 @@ def table_rows(fig: dict[str, object], blocks: list[int]) -> list[list[object]]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--probe-client"]:
-        return probe_client(argv[1], argv[2])
     if argv[:1] == ["--osc-sender"]:
         return osc_sender(argv[1], int(argv[2]), float(argv[3]))
     if argv[:1] == ["--flood-sender"]:

@@ -4,9 +4,11 @@
 For each block size it starts its own `jackd -d dummy -r 48000 -p <block>` (unique name,
 stopped by PID) and runs, for --seconds:
   * rtcore's engine through PortAudio's JACK host API (a silent tone graph);
-  * a JACK-Client "writer" whose MIDI out port writes note-ons at known JACK frames
-    (client.last_frame_time + a random offset in the cycle, a note every 5..40 cycles,
-    sometimes two in one cycle);
+  * a "writer" whose MIDI out port writes note-ons at known JACK frames (a cycle's first
+    frame + a random offset in the cycle, a note every 5..40 cycles, sometimes two in one
+    cycle): benchmarks/jack_probe.c, a client whose process callback is C, in a process of
+    its own, with the whole plan queued ahead (a Python process callback here would wait
+    for the GIL, which python-rtmidi keeps while it opens a JACK client: a deadlock);
   * two python-rtmidi JACK-API virtual inputs connected to it: "rtcore in" with a
     callback (runs on rtmidi's JACK process thread, holding the GIL) and "rtcore in poll"
     read by a thread polling every 1 ms; both with ignore_types(False, False, False).
@@ -75,43 +77,45 @@ class LibJack:
 
 
 class Writer:
-    """JACK client writing note-ons at known frames. [JACK thread] _process: tiny."""
+    """The note writer: a jack_probe with a MIDI output and nothing else; ``client`` is a
+    JACK-Client client of this process with no callbacks (connections, libjack's clock)."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
-        import jack
+    def __init__(self, server: str, rng: np.random.Generator) -> None:
+        from jack_probe import JackProbe
 
-        self.client = jack.Client("rtcore-probe-writer", no_start_server=True)
-        self.port = self.client.midi_outports.register("out")
+        self.probe = JackProbe(server, "rtcore-probe-writer", audio_inputs=0, midi_out=True, seconds=0)
+        self.client = self.probe.client
+        self.port = self.probe.midi_out_port
         self.rng = rng
-        self.plan = self._plan(200_000)
-        self.k = 0
-        self.countdown = 50                      # let everything settle first
-        self.written: list[tuple[int, int, int]] = []   # (JACK frame, note, velocity)
-        self.running = True
-        self.client.set_process_callback(self._process)
 
-    def _plan(self, n: int):
-        r = self.rng
-        return list(zip(r.integers(5, 41, n).tolist(), r.random(n).tolist(), r.random(n).tolist(),
-                        r.random(n).tolist()))
+    def start(self, seconds: float) -> None:
+        """Queue note-ons for ``seconds`` from 50 cycles on: a note every 5..40 cycles at a
+        random offset, a fifth of them with a second one in the same cycle."""
+        r, block = self.rng, self.probe.blocksize
+        _, c = self.probe.now()
+        c += 50 * block                           # let everything settle first
+        end = c + int(seconds * SAMPLE_RATE)
+        events = []
+        while c < end:
+            gap, a, b, chord = int(r.integers(5, 41)), float(r.random()), float(r.random()), float(r.random())
+            offs = sorted({int(a * block), int(b * block)}) if chord < 0.2 else [int(a * block)]
+            for off in offs:
+                i = len(events)
+                note, vel = i % 128, 1 + (i // 128) % 127        # (note, velocity) names the message
+                events.append((c + off, bytes([0x90, note, vel])))
+            c += gap * block
+        self.probe.queue_midi_many(events)
 
-    def _process(self, frames: int) -> None:
-        self.port.clear_buffer()
-        if not self.running:
-            return
-        self.countdown -= 1
-        if self.countdown > 0:
-            return
-        gap, a, b, chord = self.plan[self.k % len(self.plan)]
-        self.countdown = gap
-        offs = sorted({int(a * frames), int(b * frames)}) if chord < 0.2 else [int(a * frames)]
-        base = self.client.last_frame_time
-        for off in offs:
-            i = len(self.written)
-            note, vel = i % 128, 1 + (i // 128) % 127        # (note, velocity) names the message
-            self.port.write_midi_event(off, bytes([0x90, note, vel]))
-            self.written.append((base + off, note, vel))
-        self.k += 1
+    def stop(self) -> None:
+        self.probe.flush()
+
+    @property
+    def written(self) -> list[tuple[int, int, int]]:
+        """(JACK frame it was written at, note, velocity)."""
+        return [(f, d[1], d[2]) for f, _, _, d in self.probe.midi_sent()]
+
+    def close(self) -> None:
+        self.probe.close()
 
 
 def gil_hog(stop: threading.Event) -> None:
@@ -147,9 +151,8 @@ def run_block(block: int, seconds: float, load: bool, workdir: Path) -> dict[str
     eng = rc.Engine(SAMPLE_RATE, max(1024, block))
     cb_in = poll_in = writer = None
     try:
-        writer = Writer(rng)
+        writer = Writer(server.name, rng)
         lj = LibJack(writer.client)
-        writer.client.activate()
         eng.load(rc.GraphSpec(nodes=[rc.NodeSpec("t", "tone", {"level": -96.0})]))
         with quiet_stderr():
             eng.open_audio(device=resolve_device(None, JACK_HOST_API), block=block)
@@ -189,6 +192,7 @@ def run_block(block: int, seconds: float, load: bool, workdir: Path) -> dict[str
         cycles: dict[int, int] = {}                 # JACK frame -> libjack µs
         pairs: list[tuple[int, int]] = []           # (libjack-clock ns, mono ns)
         f, t = rc.engine.ffi.new("int64_t *"), rc.engine.ffi.new("int64_t *")
+        writer.start(seconds)
         end = time.monotonic() + seconds
         next_pair = 0.0
         while time.monotonic() < end:
@@ -204,7 +208,8 @@ def run_block(block: int, seconds: float, load: bool, workdir: Path) -> dict[str
         stop.set()
         for t in threads:                        # before the ports go away under them
             t.join(timeout=2.0)
-        writer.running = False
+        writer.stop()
+        written = writer.written
         time.sleep(0.1)
         cb_in.cancel_callback()
         stats_eng = eng.stats()
@@ -218,14 +223,14 @@ def run_block(block: int, seconds: float, load: bool, workdir: Path) -> dict[str
             eng.close_audio()
         finally:
             eng.close()
-            server.stop()                           # the writer (a Python process callback) after the server
             if writer is not None:
-                writer.client.close()
+                writer.close()
+            server.stop()
     if os.environ.get("RTCORE_PROBE_DUMP"):              # raw data for a closer look
         import pickle
         with open(f"{os.environ['RTCORE_PROBE_DUMP']}-{block}.pkl", "wb") as fh:
-            pickle.dump((points, cycles, pairs, writer.written, got_cb, got_poll), fh)
-    return analyse(block, points, cycles, pairs, writer.written, got_cb, got_poll, stats_eng,
+            pickle.dump((points, cycles, pairs, written, got_cb, got_poll), fh)
+    return analyse(block, points, cycles, pairs, written, got_cb, got_poll, stats_eng,
                    ClockModel, MidiTimestamper)
 
 

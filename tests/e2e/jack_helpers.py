@@ -2,107 +2,38 @@
 (A module of its own, not conftest, so tests can import it by a unique name.)"""
 from __future__ import annotations
 
-import gc
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from jack_probe import JackProbe  # noqa: E402
 
 SAMPLE_RATE = 48000
 PERIOD = 128
 
 
-class Recorder:
-    """A JACK client with two input ports that records into a preallocated buffer.
+class Recorder(JackProbe):
+    """A JACK client with two audio inputs (and a MIDI input and output) that records into
+    a preallocated buffer: benchmarks/jack_probe.c in a process of its own, so that no JACK
+    process callback of this test process is Python (python-rtmidi keeps the GIL while it
+    opens or closes a JACK client, a round trip that waits for the graph's cycle: a Python
+    process callback here would wait for that GIL -- a deadlock -- and would be late now
+    and then, a server xrun that is not rtcore's).
 
     The recording is indexed by JACK frame time (frame 0 = the first cycle after
-    ``start()``), so the timeline stays exact even if this Python client misses a cycle
-    (its callback is late, the server counts an xrun): frames it never saw are NaN.
-    ``connect(sources)`` connects output ports (names) to its inputs in order; ``stop()``
-    returns the (frames, 2) float32 recording. ``xruns`` counts the server's xrun
-    notifications while armed."""
+    ``start()``), so the timeline stays exact even if the server skips this client in a
+    cycle: frames it never saw are NaN. ``connect(sources)`` connects output ports (names)
+    to its inputs in order; ``stop()`` returns the (frames, 2) float32 recording. ``xruns``
+    counts the server's xrun notifications while armed (``xrun_times``: when). ``client``
+    is a JACK-Client client with no callbacks (port listing, connections, frame_time). MIDI:
+    ``midi_in_port``, ``midi_out_port``, ``queue_midi(frame, bytes)``, ``midi_received()``,
+    ``now()``; see benchmarks/jack_probe.py."""
 
     def __init__(self, server: str, seconds: float = 12.0, name: str = "rtcore-recorder") -> None:
-        import jack
-
-        self.client = jack.Client(name, servername=server, no_start_server=True)
-        self.sample_rate = self.client.samplerate
-        self.ports = [self.client.inports.register(f"in_{i + 1}") for i in range(2)]
-        self.buf = np.full((int(seconds * self.sample_rate), 2), np.nan, dtype=np.float32)
-        self.armed = False
-        self.t0: int | None = None
-        self.end = 0
-        self.cycles = 0
-        self.xruns = 0
-        self.xrun_times: list[float] = []
-        self.t_start = time.monotonic()
-        self.client.set_process_callback(self._process)
-        self.client.set_xrun_callback(self._xrun)
-        self.client.activate()
-
-    # [JACK thread] keep it tiny: copy two arrays at their place on the timeline
-    def _process(self, frames: int) -> None:
-        if not self.armed:
-            return
-        t = self.client.last_frame_time
-        if self.t0 is None:
-            self.t0 = t
-        i = t - self.t0
-        if 0 <= i and i + frames <= self.buf.shape[0]:
-            self.buf[i:i + frames, 0] = self.ports[0].get_array()
-            self.buf[i:i + frames, 1] = self.ports[1].get_array()
-            self.end = i + frames
-        self.cycles += 1
-
-    def _xrun(self, delay_usecs: float) -> None:
-        if self.armed:
-            self.xruns += 1
-            self.xrun_times.append(time.monotonic() - self.t_start)
-
-    def output_ports(self) -> set[str]:
-        """Audio output ports of every client except the server's own (system:*)."""
-        return {p.name for p in self.client.get_ports(is_output=True, is_audio=True)
-                if not p.name.startswith("system:")}
-
-    def connect(self, sources: list[str]) -> None:
-        for src, dst in zip(sources, self.ports):
-            self.client.connect(src, dst)
-
-    def start(self) -> None:
-        # The process callback is Python: a garbage-collection pass over the test
-        # session's heap inside it would make it miss the JACK deadline.
-        gc.collect()
-        gc.disable()
-        self.buf[:] = np.nan
-        self.t0 = None
-        self.end = 0
-        self.cycles = self.xruns = 0
-        self.xrun_times.clear()
-        self.t_start = time.monotonic()
-        self.armed = True
-
-    def stop(self) -> np.ndarray:
-        self.armed = False
-        gc.enable()
-        time.sleep(3 * PERIOD / self.sample_rate)      # let a running cycle finish
-        return self.buf[:self.end].copy()
-
-    def reset(self) -> None:
-        """Disarm and drop every connection (ready for the next test)."""
-        self.armed = False
-        gc.enable()
-        for port in self.ports:
-            port.disconnect()
-
-    @property
-    def missed_frames(self) -> int:
-        return int(np.isnan(self.buf[:self.end, 0]).sum())
-
-    def close(self) -> None:
-        """Close the client. Do it after the server has stopped: deactivating a live client
-        whose process callback is Python can hang (libjack cancels the callback thread)."""
-        self.armed = False
-        gc.enable()
-        self.client.close()
+        super().__init__(server, name, audio_inputs=2, midi_in=True, midi_out=True, seconds=seconds)
 
 
 def new_ports(recorder: Recorder, before: set[str], timeout: float = 2.0) -> list[str]:

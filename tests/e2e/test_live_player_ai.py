@@ -33,7 +33,6 @@ def test_live_melody_through_rtcore_in_equals_the_offline_render(jack_server, re
     patch = rc.load_patch(ROOT / "patches" / "chorale.toml")
     sent: list[rc.Event] = []            # the player's notes as the engine got them
     ai_live: list[tuple] = []
-    midi_out: list[list[int]] = []
 
     with rc.Engine(SAMPLE_RATE, 1024) as eng:
         session = Session(eng, patch, live=True, latency="fixed")
@@ -52,12 +51,10 @@ def test_live_melody_through_rtcore_in_equals_the_offline_render(jack_server, re
         midi_outp = MidiOutput(session, api="jack").open()
         sender = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="player")
         sender.open_virtual_port("keys")
-        listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="daw")
-        listener.open_virtual_port("in")
-        listener.set_callback(lambda ev, _d: midi_out.append(ev[0]))
-        c = recorder.client
+        c = recorder.client              # the recorder's MIDI input hears "rtcore out" (its callback is C)
         c.connect(jack_midi_port(c, "player:keys", is_input=False), jack_midi_port(c, ":rtcore in", is_input=True))
-        c.connect(jack_midi_port(c, ":rtcore out", is_input=False), jack_midi_port(c, "daw:in", is_input=True))
+        c.connect(jack_midi_port(c, ":rtcore out", is_input=False), recorder.midi_in_port)
+        recorder.start()
 
         started = threading.Event()
 
@@ -81,9 +78,10 @@ def test_live_melody_through_rtcore_in_equals_the_offline_render(jack_server, re
             midi_in.close()
             midi_outp.close()
             session.close()
-            for port in (sender, listener):
-                port.close_port()
-                port.delete()
+            sender.close_port()
+            sender.delete()
+        recorder.stop()
+        midi_out = [list(data) for _, data in recorder.midi_received()]
         origin = st.transport_origin
 
     assert st.ai_missed_deadlines == 0 and st.events_dropped == 0

@@ -238,21 +238,22 @@ def test_ai_notes_and_midi_clock_leave_on_rtcore_out(recorder, tmp_path):
     patch.write_text(AI_PATCH.replace("{model}", str(model)))
     osc_port = free_udp_port()
     play = RtcorePlay(patch, "--osc-port", str(osc_port))
-    sender = listener = osc = None
-    received: list[tuple[float, list[int]]] = []
+    sender = osc = None
+    received: list[tuple[float, list[int]]] = []     # (JACK frame / rate: seconds, message)
+
+    def heard() -> list[tuple[float, list[int]]]:
+        return [(f / SAMPLE_RATE, list(d)) for f, d in recorder.midi_received()
+                if d[:1] not in (b"\xf0", b"\xfe")]                    # no sysex, no active sensing
     try:
         play.wait_for("MIDI out: rtcore out (jack)")
         rtcore_in = jack_midi_port(recorder.client, ":rtcore in", is_input=True)
         rtcore_out = jack_midi_port(recorder.client, ":rtcore out", is_input=False)
         sender = rtmidi_sender("ai-e2e-sender")
         recorder.client.connect(jack_midi_port(recorder.client, "ai-e2e-sender:out", is_input=False), rtcore_in)
-        listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="ai-e2e-listener")
-        listener.ignore_types(sysex=True, timing=False, active_sense=True)
-        listener.open_virtual_port("in")
-        listener.set_callback(lambda ev, _data: received.append((time.monotonic(), ev[0])))
-        recorder.client.connect(rtcore_out, jack_midi_port(recorder.client, "ai-e2e-listener:in", is_input=True))
+        recorder.client.connect(rtcore_out, recorder.midi_in_port)     # its MIDI input (a C callback)
+        recorder.start()
         deadline = time.monotonic() + 20
-        while not any(m[0] == 0xF8 for _, m in received):       # the stream runs: clock ticks arrive
+        while not any(m[0] == 0xF8 for _, m in heard()):         # the stream runs: clock ticks arrive
             assert time.monotonic() < deadline, f"no MIDI clock on rtcore out\n{play.stderr}"
             time.sleep(0.05)
         osc = OscAsk(osc_port)              # restart the transport: Stop, then Start and ticks again
@@ -260,21 +261,21 @@ def test_ai_notes_and_midi_clock_leave_on_rtcore_out(recorder, tmp_path):
         time.sleep(0.3)
         osc.sock.sendto(osc.wire.build("/rtcore/transport/play"), osc.dest)
         time.sleep(0.2)
-        t0 = time.monotonic()
+        t0 = recorder.now()[0] / SAMPLE_RATE                   # JACK time, as the messages'
         for note in (67, 69, 71, 72, 74, 72, 71, 69):          # a melody: quarter notes at 120 BPM
             sender.send_message([0x90, note, 90])
             time.sleep(0.45)
             sender.send_message([0x80, note, 0])
             time.sleep(0.05)
-        t1 = time.monotonic()
+        t1 = recorder.now()[0] / SAMPLE_RATE
     finally:
         if osc is not None:
             osc.close()
         code, out, err = play.interrupt()
-        for port in (sender, listener):
-            if port is not None:
-                port.close_port()
-                port.delete()
+        received = heard()                   # up to the end (the notes released on Ctrl-C too)
+        if sender is not None:
+            sender.close_port()
+            sender.delete()
     assert code == 0, err
     ai_on = [(t, m) for t, m in received if t0 <= t <= t1 + 0.1 and m[0] & 0xF0 == 0x90 and m[2] > 0]
     channels = {(m[0] & 0x0F) + 1 for _, m in ai_on}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -257,11 +258,20 @@ from = "tone"
 to = "bad"
 """))
     with rc.Engine(SR, 1024) as eng:
-        eng.load(patch.graph)
+        session = Session(eng, patch, live=False)
+        logs: list[str] = []
+        session.add_log_listener(logs.append)
+        session.start()
         before = eng.render(4800, block=128)
         assert eng.stats().plugins_muted == 0 and eng.muted_nodes() == []
         eng.set_param("bad", "poison", True)
         after = eng.render(9600, block=128)
+        deadline = time.monotonic() + 5
+        while not logs and time.monotonic() < deadline:
+            time.sleep(0.02)
+        session.close()
+        assert logs == ["plugin node 'bad' output NaN/Inf and was muted (the rest plays on; reload the patch "
+                        "to bring it back)"]
         st = eng.stats()
         assert st.plugins_muted == 1 and eng.muted_nodes() == ["bad"]
         assert np.isfinite(after).all() and st.nonfinite_blocks == 0      # the mix was never poisoned

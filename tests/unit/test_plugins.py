@@ -304,3 +304,23 @@ def test_rtcore_plugins_lists_and_describes(capsys):
     assert main(["plugins", "--format", "ladspa"]) == 0
     text = capsys.readouterr().out
     assert "amp_mono" in text and "cmt.so" in text
+
+
+@need_ladspa
+@need_lv2
+def test_bench_plugins_smoke(tmp_path):
+    """benchmarks/bench_plugins.py runs on a second of audio and writes its keys (timings are
+    measured there, never asserted here); its peer's output equals rtcore's."""
+    import os
+    import sys
+
+    out = tmp_path / "plugins.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_plugins.py"), "--json", str(out),
+                        "--seconds", "1", "--runs", "1"], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    figures = json.loads(out.read_text())
+    for key in ("ladspa_overhead_ratio", "ladspa_mono_overhead_ratio", "rtf_lv2_chain"):
+        assert figures[key] > 0
+    if shutil.which("lv2apply"):
+        assert figures["overdrive_max_diff"] == 0.0          # lilv's own host gives the same samples

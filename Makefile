@@ -25,8 +25,9 @@ demo: install
 	$(BIN)/rtcore render patches/fx_chain.toml --input $(OUT)/keys_melody.wav --out $(OUT)/keys_melody_fx.wav
 	$(BIN)/rtcore render patches/chorale.toml --midi patches/melody.mid --out $(OUT)/duet.wav \
 	    --midi-out $(OUT)/duet.mid --plot $(OUT)/duet.png
+	$(BIN)/rtcore render patches/plugins.toml --midi patches/melody.mid --out $(OUT)/epiano.wav
 	@echo "demo: listen to $(OUT)/duet.wav (you + the AI; piano roll $(OUT)/duet.png), $(OUT)/band_demo.wav,"
-	@echo "      $(OUT)/keys_melody.wav and $(OUT)/keys_melody_fx.wav"
+	@echo "      $(OUT)/keys_melody.wav, $(OUT)/keys_melody_fx.wav and $(OUT)/epiano.wav (LV2 + LADSPA plugins)"
 
 test: install
 	$(BIN)/python -m pytest -q -ra
@@ -67,6 +68,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_vs_pedalboard.py --json bench-results/pedalboard.json
 	$(BIN)/python benchmarks/bench_live.py --json bench-results/live.json
 	$(BIN)/python benchmarks/bench_ai.py --json bench-results/ai.json
+	$(BIN)/python benchmarks/bench_plugins.py --json bench-results/plugins.json
 	$(BIN)/python benchmarks/bench_latency.py --json bench-results/latency.json
 
 clean:

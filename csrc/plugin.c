@@ -23,6 +23,7 @@ static const char *unit_of(const char *text)
         { "db", "dB" }, { "hz", "Hz" }, { "khz", "kHz" }, { "ms", "ms" }, { "msec", "ms" },
         { "s", "s" }, { "sec", "s" }, { "secs", "s" }, { "seconds", "s" }, { "%", "%" },
         { "cents", "cents" }, { "semitones", "semitones" }, { "bpm", "BPM" }, { "degrees", "degrees" },
+        { "deg", "degrees" },
     };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcasecmp(text, units[i].in) == 0) return units[i].unit;
@@ -35,8 +36,8 @@ void rt_plugin_param_name(rt_plugin_class_t *pc, int index, const char *name, ch
     int n = 0, sep = 0;
     if (unit && unit_len > 0) unit[0] = 0;
     for (const char *c = name ? name : ""; *c && n < RT_PLUGIN_NAME_MAX - 8; c++) {
-        if (*c == '(') {                       /* "(dB)": a unit, not part of the name */
-            const char *close = strchr(c, ')');
+        if (*c == '(' || *c == '[') {          /* "(dB)", "[ms]": a unit, not part of the name */
+            const char *close = strchr(c, *c == '(' ? ')' : ']');
             if (close && close - c - 1 < 15) {
                 char u[16];
                 memcpy(u, c + 1, (size_t)(close - c - 1));

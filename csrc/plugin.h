@@ -42,7 +42,8 @@ typedef struct rt_plugin_class {
 } rt_plugin_class_t;
 
 /* [main-thread] `name` made into a parameter name: lower case, runs of other characters to
- * '_', a parenthesized unit removed and returned in unit ("Delay (Seconds)" -> "delay", "s");
+ * '_', a unit in parentheses or brackets removed and returned in unit ("Delay (Seconds)" ->
+ * "delay", "s"; "Dry Level [dB]" -> "dry_level", "dB");
  * a name that does not start with a letter gets a "p_" prefix; unique within pc->param_names
  * [0..index) (a "_2" ... suffix). */
 void rt_plugin_param_name(rt_plugin_class_t *pc, int index, const char *name, char *unit, int unit_len);

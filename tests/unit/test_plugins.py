@@ -324,3 +324,19 @@ def test_bench_plugins_smoke(tmp_path):
         assert figures[key] > 0
     if shutil.which("lv2apply"):
         assert figures["overdrive_max_diff"] == 0.0          # lilv's own host gives the same samples
+
+
+@need_ladspa
+@need_lv2
+def test_the_shipped_plugins_patch_plays(patches_dir):
+    if not Path("/usr/lib/ladspa/tap_echo.so").exists():
+        pytest.skip("tap-plugins is not installed")
+    patch = rc.load_patch(patches_dir / "plugins.toml")
+    events = [rc.Event.note_on(60, 100, 1, 0), rc.Event.note_off(60, 1, SR // 2)]
+    with rc.Engine(SR, 1024) as eng:
+        eng.load(patch.graph)
+        y = eng.render_events(events, SR, block=128)
+        s = Session(eng, patch, live=False, load=False)
+        s.recall("dry")                                     # snapshots reach the LADSPA echo's levels
+        assert s.get_param("echo", "l_echo_level") == -70
+    assert np.isfinite(y).all() and 0.05 < np.abs(y).max() <= 1.0

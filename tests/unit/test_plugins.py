@@ -274,6 +274,14 @@ to = "bad"
                         "to bring it back)"]
         st = eng.stats()
         assert st.plugins_muted == 1 and eng.muted_nodes() == ["bad"]
+        import io
+
+        from rich.console import Console
+
+        from rtcore.status import status_renderable
+        screen = Console(file=io.StringIO(), width=140, record=True)
+        screen.print(status_renderable(session))
+        assert "MUTED (NaN/Inf)" in screen.export_text()            # the status screen says so
         assert np.isfinite(after).all() and st.nonfinite_blocks == 0      # the mix was never poisoned
         eng.set_param("bad", "poison", False)
         later = eng.render(4800, block=128)

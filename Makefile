@@ -7,9 +7,13 @@ BIN       := $(VENV)/bin
 OUT       ?= out
 # portaudio19-dev: PortAudio headers + libportaudio2 (JACK-enabled) for the C core and pyaudio;
 # jackd2: the dummy-driver audio server the end-to-end tests and bench_live use;
-# python3-dev/venv, gcc: build the cffi extension in a virtualenv.
+# python3-dev/venv, gcc: build the cffi extension in a virtualenv;
+# ladspa-sdk (ladspa.h), liblilv-dev + lv2-dev (lilv, LV2 headers): the plugin hosts in csrc/;
+# cmt, swh-plugins, tap-plugins (LADSPA), lv2-examples, mda-lv2 (LV2 effects and instruments):
+# plugins the tests and benchmarks host; lilv-utils: lv2ls/lv2info for the curious.
 SYSTEM_PACKAGES := portaudio19-dev libportaudio2 jackd2 libjack-jackd2-dev gcc make pkg-config \
-                   python3-dev python3-venv python3-pip
+                   python3-dev python3-venv python3-pip \
+                   ladspa-sdk liblilv-dev lv2-dev lilv-utils cmt swh-plugins tap-plugins lv2-examples mda-lv2
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test install system ort-header build bench clean
@@ -21,8 +25,9 @@ demo: install
 	$(BIN)/rtcore render patches/fx_chain.toml --input $(OUT)/keys_melody.wav --out $(OUT)/keys_melody_fx.wav
 	$(BIN)/rtcore render patches/chorale.toml --midi patches/melody.mid --out $(OUT)/duet.wav \
 	    --midi-out $(OUT)/duet.mid --plot $(OUT)/duet.png
+	$(BIN)/rtcore render patches/plugins.toml --midi patches/melody.mid --out $(OUT)/epiano.wav
 	@echo "demo: listen to $(OUT)/duet.wav (you + the AI; piano roll $(OUT)/duet.png), $(OUT)/band_demo.wav,"
-	@echo "      $(OUT)/keys_melody.wav and $(OUT)/keys_melody_fx.wav"
+	@echo "      $(OUT)/keys_melody.wav, $(OUT)/keys_melody_fx.wav and $(OUT)/epiano.wav (LV2 + LADSPA plugins)"
 
 test: install
 	$(BIN)/python -m pytest -q -ra
@@ -63,6 +68,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_vs_pedalboard.py --json bench-results/pedalboard.json
 	$(BIN)/python benchmarks/bench_live.py --json bench-results/live.json
 	$(BIN)/python benchmarks/bench_ai.py --json bench-results/ai.json
+	$(BIN)/python benchmarks/bench_plugins.py --json bench-results/plugins.json
 	$(BIN)/python benchmarks/bench_latency.py --json bench-results/latency.json
 
 clean:

@@ -206,7 +206,7 @@ int rt_engine_collect(rt_engine_t *e)
 }
 
 /* ---- audio thread ---------------------------------------------------------- */
-static void telemetry(rt_engine_t *e, uint32_t type, int32_t a, float value)
+void rt_engine_telemetry(rt_engine_t *e, uint32_t type, int32_t a, float value)
 {
     rt_telemetry_t t = { e->frame, type, a, value };
     if (!rt_ring_push(&e->telemetry, &t))
@@ -251,7 +251,7 @@ static void take_new_graph(rt_engine_t *e)
     atomic_store_explicit(&e->live_generation, g->generation, memory_order_relaxed);
     atomic_store_explicit(&e->live_nodes, g->n_nodes, memory_order_relaxed);
     count(&e->c_graph_swaps, 1);
-    telemetry(e, RT_TM_GRAPH_SWAP, (int32_t)g->generation, (float)kept);
+    rt_engine_telemetry(e, RT_TM_GRAPH_SWAP, (int32_t)g->generation, (float)kept);
 }
 
 static void drain_events(rt_engine_t *e, int64_t block_start)
@@ -287,7 +287,7 @@ static void drain_events(rt_engine_t *e, int64_t block_start)
     if (late) count(&e->c_events_late, late);
     if (dropped) {
         count(&e->c_events_dropped_pending, dropped);
-        telemetry(e, RT_TM_DROPPED, (int32_t)dropped, 0.0f);
+        rt_engine_telemetry(e, RT_TM_DROPPED, (int32_t)dropped, 0.0f);
     }
 }
 
@@ -325,6 +325,7 @@ static void publish_meters(rt_engine_t *e, int frames)
             m->peak[c] = top >= 0x7f800000u ? INFINITY : bits_to_float(top);
             m->rms[c] = sqrtf(ss / (float)frames);
         }
+        m->muted = g->nodes[i].muted;
     }
     e->n_meters = g->n_nodes;
     atomic_thread_fence(memory_order_release);
@@ -402,7 +403,7 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
         memset(out[0], 0, (size_t)frames * sizeof(float));
         memset(out[1], 0, (size_t)frames * sizeof(float));
         count(&e->c_nonfinite, 1);
-        telemetry(e, RT_TM_NONFINITE, 0, 0.0f);
+        rt_engine_telemetry(e, RT_TM_NONFINITE, 0, 0.0f);
     }
     publish_meters(e, frames);
     e->frame += frames;
@@ -454,11 +455,11 @@ void rt_engine_note_callback(rt_engine_t *e, int64_t duration_ns, int frames, in
     double period_ns = 1e9 * frames / e->sample_rate;
     if (xrun_flags) {
         count(&e->c_xruns, 1);
-        telemetry(e, RT_TM_XRUN, xrun_flags, 0.0f);
+        rt_engine_telemetry(e, RT_TM_XRUN, xrun_flags, 0.0f);
     }
     if ((double)duration_ns > period_ns) {
         count(&e->c_overruns, 1);
-        telemetry(e, RT_TM_OVERRUN, frames, (float)(duration_ns / 1000.0));
+        rt_engine_telemetry(e, RT_TM_OVERRUN, frames, (float)(duration_ns / 1000.0));
     }
     int64_t us = duration_ns / 1000;
     int bin = us < 0 ? 0 : (us > RT_HIST_BINS ? RT_HIST_BINS : (int)us);
@@ -551,6 +552,7 @@ int rt_engine_stats(rt_engine_t *e, rt_stats_t *o)
     o->transport_playing = e->transport.playing;
     o->tempo = e->transport.tempo;
     o->transport_origin = e->transport.origin;
+    o->plugins_muted = LD(node_counters.plugins_muted);
 #undef LD
     return RT_OK;
 }

@@ -36,6 +36,7 @@ typedef struct rt_graph_node {
     int    keep_from;                   /* node of the previous graph whose state this one takes, -1 */
     int    fade_inputs;                 /* kept, but its inputs differ from the old node's: they are
                                            crossfaded old -> new during the swap fade */
+    int    muted;                       /* [audio-thread] a plugin that output NaN/Inf: silent */
 } rt_graph_node_t;
 
 struct rt_graph {
@@ -136,6 +137,8 @@ void rt_graph_process_fade(rt_graph_t *g, rt_graph_t *old, const float *const *i
                            int tick, int fade_pos, int fade_len);
 int  rt_graph_route_event(rt_graph_t *g, const rt_event_t *ev, atomic_uint_fast64_t *stale);
 void rt_graph_free(rt_graph_t *g);
+/* [audio-thread] push a telemetry record (counted in telemetry_dropped when the ring is full) */
+void rt_engine_telemetry(rt_engine_t *e, uint32_t type, int32_t a, float value);
 void rt_graph_emit(void *ctx, const rt_event_t *ev);
 
 #endif

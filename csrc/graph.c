@@ -87,7 +87,8 @@ int rt_graph_add_node(rt_graph_t *g, const char *type, const char *name)
     n->emit_ctx->graph = g;
     n->emit_ctx->node = idx;
     rt_node_env_t env = { g->sample_rate, g->max_frames, 0x2545F491u ^ (uint32_t)(idx * 2654435761u),
-                          &g->engine->transport, &g->engine->node_counters, rt_graph_emit, n->emit_ctx };
+                          &g->engine->transport, &g->engine->node_counters, rt_graph_emit, n->emit_ctx,
+                          cls->cls_data };
     if (cls->init) {
         int rc = cls->init(n->state, &env, n->current);
         if (rc < 0) { free(n->state); n->state = NULL; node_free(n); return rc; }
@@ -229,6 +230,23 @@ void rt_node_tick(const rt_graph_t *g, rt_graph_node_t *node)
     if (cls->control) cls->control(node->state, node->current, RT_CONTROL_FRAMES);
 }
 
+/* [audio-thread] third-party code must not poison the mix: a plugin whose output holds a NaN
+ * or an Inf is silenced for the rest of its life (its internal state is most likely ruined:
+ * a filter that went NaN stays NaN) and reported once. Bounded: 2 * n compares. */
+static void guard_plugin_output(const rt_graph_t *g, rt_graph_node_t *node, float *const *op, int n)
+{
+    int bad = 0;
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < n; i++) bad |= !isfinite(op[c][i]);
+    if (!bad) return;
+    memset(op[0], 0, sizeof(float) * (size_t)n);
+    memset(op[1], 0, sizeof(float) * (size_t)n);
+    node->muted = 1;
+    rt_engine_t *e = g->engine;
+    atomic_fetch_add_explicit(&e->node_counters.plugins_muted, 1, memory_order_relaxed);
+    rt_engine_telemetry(e, RT_TM_PLUGIN_MUTED, (int32_t)(node - g->nodes), (float)g->generation);
+}
+
 /* [audio-thread] n frames of one node into node->out[.] + pos. src[2j], src[2j+1] are input j's
  * left/right at this chunk (n_src inputs); summing nodes add them up in node->sum. */
 void rt_node_run(const rt_graph_t *g, rt_graph_node_t *node, const float *const *src, int n_src,
@@ -236,6 +254,11 @@ void rt_node_run(const rt_graph_t *g, rt_graph_node_t *node, const float *const 
 {
     const rt_node_class_t *cls = node->cls;
     float *op[2] = { node->out[0] + pos, node->out[1] + pos };
+    if (node->muted) {
+        memset(op[0], 0, sizeof(float) * (size_t)n);
+        memset(op[1], 0, sizeof(float) * (size_t)n);
+        return;
+    }
     if (cls->flags & RT_NODE_MULTI_INPUT) {
         cls->process_multi(node->state, src, n_src < RT_MAX_INPUTS ? n_src : RT_MAX_INPUTS, op, n);
         return;
@@ -260,6 +283,7 @@ void rt_node_run(const rt_graph_t *g, rt_graph_node_t *node, const float *const 
         }
     }
     cls->process(node->state, ip, op, n);
+    if (cls->flags & RT_NODE_PLUGIN) guard_plugin_output(g, node, op, n);
 }
 
 /* [audio-thread] one chunk of n frames starting at pos inside the current block */

@@ -30,6 +30,7 @@ typedef struct rt_transport {
 
 typedef struct rt_node_counters {
     _Atomic uint64_t ai_steps, ai_missed_deadlines, ai_late_notes, ai_missed_notes;
+    _Atomic uint64_t plugins_muted;
 } rt_node_counters_t;
 
 /* [audio-thread] deliver a note event from a controller to its event-connected nodes (now,
@@ -44,6 +45,7 @@ typedef struct rt_node_env {
     rt_node_counters_t   *counters;
     rt_emit_fn emit;        /* controllers only */
     void      *emit_ctx;
+    const void *cls_data;   /* the class's own data (plugin node types: which plugin), or NULL */
 } rt_node_env_t;
 
 typedef struct rt_sample_zone {
@@ -85,11 +87,17 @@ typedef struct rt_node_class {
     int  (*configure)(void *state, const char *key, const char *value, char *err, int err_len);
     /* [main-thread] take ownership of a sample zone (may be NULL) */
     int  (*add_sample)(void *state, rt_sample_zone_t *zone);
+    /* handed to init() as env->cls_data: classes made at run time (plugins) say which plugin */
+    const void *cls_data;
 } rt_node_class_t;
 
-/* nodes/registry.c */
+/* nodes/registry.c: the built-in classes, then the classes registered at run time */
 extern const rt_node_class_t *const rt_node_classes[];
 extern const int rt_node_class_count;
 const rt_node_class_t *rt_node_class_find(const char *name);
+/* [main-thread] add a class made at run time (a plugin's); returns its type index or an
+ * error. The class must live until the process ends (types are never unregistered: graphs and
+ * the Python side refer to them by index). Readers on any thread see it once this returns. */
+int rt_node_class_register(const rt_node_class_t *cls);
 
 #endif

@@ -45,7 +45,7 @@ const char *rt_strerror(int code);
 
 /* ---- limits ------------------------------------------------------------- */
 #define RT_MAX_NODES          128   /* nodes per graph, master limiter included */
-#define RT_MAX_PARAMS          32   /* parameters per node */
+#define RT_MAX_PARAMS          64   /* parameters per node (plugins: control input ports) */
 #define RT_MAX_INPUTS          16   /* incoming connections per node */
 #define RT_MAX_FRAMES_LIMIT  8192   /* largest max_frames accepted by activate */
 #define RT_CONTROL_FRAMES      32   /* control-rate grid: smoothing and coefficient updates
@@ -81,6 +81,9 @@ typedef struct rt_param_info {
 #define RT_NODE_MULTI_INPUT    16   /* sees each input separately (mixer), in connection order */
 #define RT_NODE_CONTROLLER     32   /* runs before the audio nodes each chunk and emits note events
                                        to the nodes it is event-connected to (the AI accompanist) */
+#define RT_NODE_PLUGIN         64   /* third-party code (LADSPA, LV2): its output is checked every
+                                       chunk; on NaN/Inf the node is muted for good and reported
+                                       (RT_TM_PLUGIN_MUTED, stats.plugins_muted) */
 
 /* [any-thread] the built-in node types */
 int         rt_node_type_count(void);
@@ -131,6 +134,8 @@ typedef struct rt_event {
 #define RT_TM_NONFINITE   4   /* master output had NaN/Inf: block muted */
 #define RT_TM_GRAPH_SWAP  5   /* a new graph went live; a = generation, value = how many of its
                                  nodes took over the previous graph's state (hot reload) */
+#define RT_TM_PLUGIN_MUTED 6  /* a plugin node output NaN/Inf and was muted; a = node index,
+                                 value = graph generation */
 
 typedef struct rt_telemetry {
     int64_t  frame;    /* engine frame at the start of the block */
@@ -171,12 +176,14 @@ typedef struct rt_stats {
     int32_t  transport_playing;
     double   tempo;              /* BPM */
     int64_t  transport_origin;   /* engine frame of beat 0 */
+    uint64_t plugins_muted;      /* plugin nodes muted because their output was NaN/Inf */
 } rt_stats_t;
 
 /* per-node meters of the live graph, measured per block */
 typedef struct rt_meter {
     float peak[2];   /* linear, absolute peak of the last block */
     float rms[2];    /* linear RMS of the last block */
+    int32_t muted;   /* 1: a plugin node muted for NaN/Inf output (RT_NODE_PLUGIN) */
 } rt_meter_t;
 
 /* ---- engine lifecycle ------------------------------------------------------ */
@@ -333,6 +340,43 @@ typedef struct rt_model rt_model_t;
  * *rng is an xorshift32 state (deterministic for a given seed) */
 /* [any-thread] */ int  rt_sample_token(const float *logits, int n, float temperature, int top_k,
                                         uint32_t *rng);
+
+/* ---- third-party plugins: LADSPA and LV2 ------------------------------------------
+ * Loading a plugin makes it a node type of its own -- "ladspa:<library path>:<label>" or
+ * "lv2:<uri>" -- whose parameters are the plugin's control input ports (name, range and default
+ * from its hints), and which rt_graph_add_node() then takes like a built-in type. A node's
+ * plugin is instantiated, connected and activated in rt_graph_add_node(), on the thread building
+ * the graph, and reaches the audio thread with the graph (the swap path). Mono plugins (1 audio
+ * in, 1 out) run as two instances, one per stereo channel. Every plugin node is RT_NODE_PLUGIN:
+ * NaN/Inf output mutes it. Loaded types stay for the life of the process. */
+typedef struct rt_plugin_desc {
+    char     label[128];     /* LADSPA label (LV2: empty) */
+    char     uri[512];       /* LV2 URI; LADSPA: the library's path */
+    char     name[128];
+    char     maker[128];
+    uint32_t id;             /* LADSPA unique id (LV2: 0) */
+    int32_t  audio_in, audio_out, control_in, control_out, midi_in, other_ports;
+    int32_t  hostable;       /* 1: rtcore can run it; 0: `problem` says why not */
+    char     problem[256];
+} rt_plugin_desc_t;
+
+/* [main-thread] plugin number `index` (0, 1, ...) of the LADSPA library `path`: RT_OK,
+ * RT_ERR_NOT_FOUND past the last one, RT_ERR_FORMAT (err: one line) if it is no LADSPA library */
+/* [main-thread] */ int rt_ladspa_describe(const char *path, int index, rt_plugin_desc_t *out,
+                                            char *err, int err_len);
+/* [main-thread] load the plugin labelled `label` -- or, when label is NULL or "", the one whose
+ * unique id is `id` -- of the LADSPA library `path` as a node type; returns its type index (the
+ * same one when loaded before). Port bounds hinted as fractions of the sample rate use
+ * `sample_rate` (Hz). err gets one line on failure. */
+/* [main-thread] */ int rt_ladspa_load(const char *path, const char *label, uint32_t id,
+                                        double sample_rate, char *err, int err_len);
+/* [main-thread] the installed LV2 plugins (lilv reads LV2_PATH, else its default folders; the
+ * first call scans them): how many, or an error */
+/* [main-thread] */ int rt_lv2_count(char *err, int err_len);
+/* [main-thread] */ int rt_lv2_describe(int index, rt_plugin_desc_t *out);
+/* [main-thread] load the LV2 plugin `uri` as a node type; its type index, or an error (err: one
+ * line, e.g. the features it requires that rtcore does not provide) */
+/* [main-thread] */ int rt_lv2_load(const char *uri, double sample_rate, char *err, int err_len);
 
 /* ---- live audio (PortAudio, C callback) ------------------------------------ */
 typedef struct rt_audio rt_audio_t;

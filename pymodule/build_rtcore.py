@@ -69,6 +69,27 @@ def ort_include_dir() -> Path:
              f"tools/fetch_ort_header.sh) or set RTCORE_ORT_INCLUDE to a folder that has it")
 
 
+def pkg_config(package: str, hint: str) -> tuple[list[str], list[str], list[str]]:
+    """(include dirs, library dirs, libraries) of a pkg-config package; exits with a one-line
+    hint when it is not installed."""
+    try:
+        cflags = subprocess.run(["pkg-config", "--cflags-only-I", package], check=True,
+                                capture_output=True, text=True).stdout.split()
+        libs = subprocess.run(["pkg-config", "--libs", package], check=True,
+                              capture_output=True, text=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        sys.exit(f"rtcore build: {package} not found by pkg-config; {hint}")
+    return ([f[2:] for f in cflags if f.startswith("-I")], [f[2:] for f in libs if f.startswith("-L")],
+            [f[2:] for f in libs if f.startswith("-l")])
+
+
+# LV2 hosting (csrc/host_lv2.c) links lilv; LADSPA needs only ladspa.h (ladspa-sdk) and dlopen
+LILV_INC, LILV_LIBDIRS, LILV_LIBS = pkg_config("lilv-0", "apt-get install liblilv-dev lv2-dev (or `make system`)")
+if not Path("/usr/include/ladspa.h").is_file() and not os.environ.get("RTCORE_LADSPA_INCLUDE"):
+    sys.exit("rtcore build: ladspa.h not found; apt-get install ladspa-sdk (or `make system`), or set "
+             "RTCORE_LADSPA_INCLUDE to its folder")
+
+
 def c_sources() -> list[str]:
     files = sorted(CSRC.glob("*.c")) + sorted((CSRC / "nodes").glob("*.c"))
     return [os.path.relpath(f, ROOT) for f in files]
@@ -80,8 +101,10 @@ ffibuilder.set_source(
     "rtcore._rtcore",
     '#include "rtcore.h"',
     sources=c_sources(),
-    include_dirs=[str(CSRC), str(ort_include_dir())],
-    libraries=["portaudio", "m", "pthread", "dl"],
+    include_dirs=[str(CSRC), str(ort_include_dir())] + LILV_INC
+    + ([os.environ["RTCORE_LADSPA_INCLUDE"]] if os.environ.get("RTCORE_LADSPA_INCLUDE") else []),
+    library_dirs=LILV_LIBDIRS,
+    libraries=["portaudio", "m", "pthread", "dl"] + [lib for lib in LILV_LIBS if lib not in ("m", "pthread", "dl")],
     extra_compile_args=["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter",
                         "-fno-math-errno", "-fopenmp-simd", "-fvisibility=hidden"],
 )

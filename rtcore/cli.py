@@ -67,7 +67,7 @@ def _cmd_nodes(args: argparse.Namespace) -> int:
     from .params import node_types
 
     types = node_types()
-    wanted = [args.type] if args.type else sorted(types)
+    wanted = [args.type] if args.type else sorted(t for t in types if ":" not in t)   # plugins: `rtcore plugins`
     for t in wanted:
         if t not in types:
             raise RtCoreError(f"unknown node type '{t}' (types: {', '.join(sorted(types))})")
@@ -83,6 +83,39 @@ def _cmd_nodes(args: argparse.Namespace) -> int:
         for p in nt.params:
             rng = "|".join(p.choices) if p.kind == "enum" else ("true|false" if p.kind == "bool" else p.range_text())
             print(f"  {p.name:<18} {rng:<32} default {p.display(p.default)!s:<10} {p.doc}")
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from .plugins import ladspa_path, ladspa_plugins, load_ladspa, load_lv2, lv2_plugins
+
+    formats = [args.format] if args.format else ["ladspa", "lv2"]
+    found = []
+    for fmt in formats:
+        found += ladspa_plugins() if fmt == "ladspa" else lv2_plugins()
+    rows = []
+    for p in found:
+        params = []
+        if p.hostable:
+            try:
+                nt = (load_ladspa(Path(p.where), p.label) if p.format == "ladspa" else load_lv2(p.where))
+                params = [{"name": q.name, "unit": q.unit, "min": q.min, "max": q.max, "default": q.default,
+                           "kind": q.kind, "choices": list(q.choices), "doc": q.doc} for q in nt.params]
+            except RtCoreError as exc:
+                p = type(p)(**{**p.__dict__, "hostable": False, "problem": str(exc)})
+        rows.append({**p.__dict__, "patch": p.patch_keys, "params": params})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for fmt in formats:
+        mine = [r for r in rows if r["format"] == fmt]
+        where = ":".join(str(x) for x in ladspa_path()) if fmt == "ladspa" else "LV2_PATH or lilv's default folders"
+        print(f"{fmt.upper()}: {len(mine)} plugins ({where})")
+        for r in mine:
+            ident = f"{Path(r['where']).name} {r['label']} ({r['id']})" if fmt == "ladspa" else r["where"]
+            ports = f"{r['audio_in']} in / {r['audio_out']} out" + (", MIDI" if r["midi_in"] else "")
+            status = ", ".join(q["name"] for q in r["params"]) if r["hostable"] else f"NOT USABLE: {r['problem']}"
+            print(f"  {ident}  {r['name']}  [{ports}]  {status}")
     return 0
 
 
@@ -155,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("type", nargs="?")
     n.add_argument("--json", action="store_true")
     n.set_defaults(func=_cmd_nodes)
+
+    pl = sub.add_parser("plugins", help="list the installed LADSPA and LV2 plugins and their parameters")
+    pl.add_argument("--format", choices=["ladspa", "lv2"], help="only this plugin format")
+    pl.add_argument("--json", action="store_true", help="JSON: every plugin with its ports, parameters and "
+                    "the [[node]] keys that use it")
+    pl.set_defaults(func=_cmd_plugins)
 
     c = sub.add_parser("check", help="validate patch files")
     c.add_argument("patches", nargs="+", type=Path)

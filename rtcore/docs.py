@@ -30,7 +30,7 @@ def node_tables() -> str:
     types = node_types()
     out: list[str] = []
     for title, keep in ROLE:
-        names = [n for n in types if keep(types[n]) and n != "limiter"]
+        names = [n for n in types if keep(types[n]) and n != "limiter" and ":" not in n]   # no plugins
         if title.startswith("Effects"):
             names.append("limiter")
         if not names:

@@ -112,6 +112,7 @@ class Stats:
     transport_playing: int
     tempo: float
     transport_origin: int
+    plugins_muted: int
 
     def pct(self, us: float) -> float:
         return 100.0 * us / self.period_us if self.period_us > 0 else 0.0
@@ -223,6 +224,7 @@ class Engine:
 
         ``ai_errors="warn"``: an AI node whose model cannot be loaded stays silent and the rest
         of the patch plays; the one-line reason is appended to ``self.warnings``."""
+        from .plugins import ensure_type, is_plugin_type
         from .reload import kept_nodes, snapshot
         types = node_types()
         with self._graph_lock:
@@ -237,6 +239,9 @@ class Engine:
                     check(lib.rt_graph_set_param(g, 0, p.index, float(value)), f"master.{name} = {value}")
                 for n in spec.nodes:
                     nt = types.get(n.type)
+                    if nt is None and is_plugin_type(n.type):       # not loaded in this process yet
+                        nt = ensure_type(n.type, self.sample_rate)
+                        types = node_types()
                     if nt is None:
                         raise NotFoundError(f"node '{n.name}': unknown type '{n.type}'", lib.RT_ERR_NOT_FOUND)
                     idx = check(lib.rt_graph_add_node(g, n.type.encode(), n.name.encode()),
@@ -535,6 +540,13 @@ class Engine:
         by_index = {idx: name for name, (idx, _) in self._nodes.items()}
         return {by_index.get(i, str(i)): (m[i].peak[0], m[i].peak[1], m[i].rms[0], m[i].rms[1])
                 for i in range(n)}
+
+    def muted_nodes(self) -> list[str]:
+        """Plugin nodes of the live graph that output NaN/Inf and were muted for good."""
+        m = ffi.new("rt_meter_t[]", lib.RT_MAX_NODES + 1)
+        n = check(lib.rt_engine_meters(self.handle, m, lib.RT_MAX_NODES + 1), "read meters")
+        by_index = {idx: name for name, (idx, _) in self._nodes.items()}
+        return [by_index.get(i, str(i)) for i in range(n) if m[i].muted]
 
     def poll_notes(self, max_records: int = 4096) -> list[tuple[int, int, int, int, int]]:
         """Drain the notes the AI (controllers) played: (engine frame, RT_EV_NOTE_ON/OFF,

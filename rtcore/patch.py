@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from . import midi_spec
-from .errors import PatchError
+from .errors import PatchError, RtCoreError
 from .graphspec import GraphSpec, NodeSpec, SampleZone
 from .params import NodeType, ParamInfo, node_types
+from .plugins import is_plugin_type, node_type_for
 
 ENGINE_KEYS = {
     "sample_rate": "Hz, 8000..192000",
@@ -34,6 +35,7 @@ ENGINE_KEYS = {
 TOP_LEVEL = ("engine", "node", "connect", "midi", "snapshot")
 NODE_KEYS = ("name", "type", "channel", "sample")
 AI_KEYS = ("model", "to")
+PLUGIN_KEYS = {"ladspa": ("plugin", "label", "id"), "lv2": ("uri",)}   # type = "ladspa" / "lv2"
 SAMPLE_KEYS = ("file", "note", "notes", "root", "loop", "loop_start", "loop_end")
 CC_KEYS = {       # [[midi.cc]] keys: these texts are the README's MIDI mapping table
     "cc": "controller number 0-119, or \"pressure\" (channel aftertouch)",
@@ -231,6 +233,8 @@ def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None)
     graph = GraphSpec(master=master)
     for i, raw in enumerate(nodes_raw, 1):
         graph.nodes.append(_parse_node(ctx, i, raw, types, graph, patch))
+        if is_plugin_type(graph.nodes[-1].type):
+            types = node_types()                     # the plugin's type was registered just now
     if not graph.nodes:
         raise ctx.fail("[[node]]", "the patch has no nodes: add at least one [[node]] with a name and a type")
 
@@ -347,18 +351,33 @@ def _parse_node(ctx: _Ctx, i: int, raw: Any, types: dict[str, NodeType], graph: 
     if any(n.name == name for n in graph.nodes):
         raise ctx.fail(t, "key 'name': another node already has this name")
     typ = raw.get("type")
-    type_names = sorted(tn for tn in types if tn != "limiter") + ["limiter"]
+    type_names = (sorted(tn for tn in types if tn != "limiter" and not is_plugin_type(tn)) + ["limiter"]
+                  + list(PLUGIN_KEYS))
     if typ is None:
         raise ctx.fail(t, f"missing key 'type' (allowed: {_allowed(type_names)})")
-    if not isinstance(typ, str) or typ not in types:
+    if not isinstance(typ, str) or typ not in type_names:
         raise ctx.fail(t, f"key 'type' = {typ!r} is not a node type{_suggest(str(typ), type_names)} "
                           f"(allowed: {_allowed(type_names)})")
-    nt = types[typ]
-    spec = NodeSpec(name=name, type=typ)
+    plugin_keys: tuple[str, ...] = ()
+    if typ in PLUGIN_KEYS:                 # a third-party plugin: its own node type, loaded now
+        plugin_keys = PLUGIN_KEYS[typ]
+        for key in raw:
+            if key in ("uri",) + PLUGIN_KEYS["ladspa"] and key not in plugin_keys:
+                raise ctx.fail(t, f"key '{key}' is for {'an LV2' if typ == 'ladspa' else 'a LADSPA'} plugin "
+                                  f"(a {typ} node takes {_allowed(plugin_keys)})")
+        try:
+            nt = node_type_for(raw, patch.path.parent, patch.sample_rate)
+        except RtCoreError as exc:
+            raise ctx.fail(t, str(exc)) from None
+        spec = NodeSpec(name=name, type=nt.name)
+        typ = f"{typ} plugin"               # how the messages below name it
+    else:
+        nt = types[typ]
+        spec = NodeSpec(name=name, type=typ)
     if typ == "input":
         patch.uses_input = True
     for key, value in raw.items():
-        if key in ("name", "type"):
+        if key in ("name", "type") or key in plugin_keys:
             continue
         if key == "channel":
             if not nt.is_instrument:
@@ -384,6 +403,7 @@ def _parse_node(ctx: _Ctx, i: int, raw: Any, types: dict[str, NodeType], graph: 
                                           and (k != "sample" or nt.takes_samples)]
             if nt.is_controller:
                 allowed += list(AI_KEYS)
+            allowed += list(plugin_keys)
             raise ctx.fail(t, f"unknown key '{key}': not a {typ} parameter{_suggest(key, allowed)} "
                               f"(allowed: {_allowed(allowed)})") from None
         try:

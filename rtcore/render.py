@@ -102,6 +102,7 @@ def render_patch(patch: Patch, midi: str | Path | None = None, input_wav: str | 
                 bar.close()
         stats = eng.stats()
         warnings = list(eng.warnings)
+        warnings += [f"plugin node '{name}' output NaN/Inf and was muted from then on" for name in eng.muted_nodes()]
     return RenderResult(audio=audio, sample_rate=sr, stats=stats, events=len(events), ai_notes=ai_notes,
                         melody=melody, warnings=warnings, render_seconds=render_seconds)
 

@@ -120,6 +120,7 @@ class Session:
         self.playing = False
         self.surfaces: dict[str, str] = {}   # control surfaces attached (for the status screen)
         self._block_cache, self._block_read_at = int(patch.block), -1.0
+        self._muted_logged: set[str] = set()
         self._scheduler = _Scheduler(self)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -534,6 +535,7 @@ class Session:
             self.patch = new
             self._picked_up.clear()
             self._owner.clear()
+            self._muted_logged.clear()
         self._reset_values()
         self.log(f"loaded {path}")
         return new
@@ -560,6 +562,17 @@ class Session:
                     pass             # logged by load(); the old patch plays on
 
     # ---- AI notes and logs ---------------------------------------------------------------
+    def _report_muted(self, seen: int) -> int:
+        """Log plugin nodes muted since ``seen`` (the engine's plugins_muted count); the new count."""
+        count = self.engine.stats().plugins_muted
+        if count > seen:
+            for name in self.engine.muted_nodes():
+                if name not in self._muted_logged:
+                    self._muted_logged.add(name)
+                    self.log(f"plugin node '{name}' output NaN/Inf and was muted (the rest plays on; reload the "
+                             f"patch to bring it back)")
+        return count
+
     def add_param_listener(self, cb: ParamListener) -> None:
         with self._lock:
             self._param_listeners.append(cb)
@@ -595,9 +608,14 @@ class Session:
                 pass
 
     def _pump_notes(self) -> None:
+        """The AI's notes to the listeners (every ms); muted plugins to the log (every 0.1 s)."""
+        muted_seen, k = 0, 0
         while not self._stop.wait(0.001):
             try:
                 notes = self.engine.poll_notes()
+                k += 1
+                if k % 100 == 0:
+                    muted_seen = self._report_muted(muted_seen)
             except RtCoreError:
                 return
             if not notes:

@@ -80,8 +80,12 @@ def status_renderable(session: Session) -> Group:
     meters.add_column("L")
     meters.add_column("R")
     meters.add_column("peak", justify="right")
+    muted = set(session.engine.muted_nodes()) if st.plugins_muted else set()
     for name, (pl, pr, rl, rr) in session.engine.meters().items():
         pk = _db(max(pl, pr))
+        if name in muted:                        # a plugin that output NaN/Inf: silenced for good
+            meters.add_row(name, Text("MUTED (NaN/Inf)", style="bold red"), Text(""), Text(""))
+            continue
         meters.add_row(name, meter_bar(pl, rl), meter_bar(pr, rr),
                        "-inf" if pk == -math.inf else f"{pk:5.1f} dB")
 

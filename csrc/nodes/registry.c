@@ -1,4 +1,7 @@
-/* registry.c -- the table of built-in node classes. One line per class. */
+/* registry.c -- the table of node classes: the built-in ones (one line per class), then the
+ * classes registered at run time (third-party plugins, csrc/host_*.c). */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include "../node.h"
 
@@ -19,29 +22,65 @@ const rt_node_class_t *const rt_node_classes[] = {
 };
 const int rt_node_class_count = (int)(sizeof rt_node_classes / sizeof rt_node_classes[0]);
 
-const rt_node_class_t *rt_node_class_find(const char *name)
+/* Run-time classes: a fixed array published by an atomic count, so readers need no lock
+ * (a slot is written before the count that makes it visible); writers take turns. */
+#define RT_MAX_DYNAMIC_CLASSES 1024
+static const rt_node_class_t *dyn[RT_MAX_DYNAMIC_CLASSES];
+static atomic_int n_dyn;
+static pthread_mutex_t dyn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const rt_node_class_t *class_at(int t)
 {
-    for (int i = 0; i < rt_node_class_count; i++)
-        if (strcmp(rt_node_classes[i]->name, name) == 0) return rt_node_classes[i];
+    if (t >= 0 && t < rt_node_class_count) return rt_node_classes[t];
+    t -= rt_node_class_count;
+    if (t >= 0 && t < atomic_load_explicit(&n_dyn, memory_order_acquire)) return dyn[t];
     return NULL;
 }
 
-/* ---- public queries (rtcore.h) ---- */
-int rt_node_type_count(void) { return rt_node_class_count; }
-const char *rt_node_type_name(int t) { return t >= 0 && t < rt_node_class_count ? rt_node_classes[t]->name : NULL; }
+static int count_all(void) { return rt_node_class_count + atomic_load_explicit(&n_dyn, memory_order_acquire); }
+
 int rt_node_type_find(const char *type)
 {
-    for (int i = 0; type && i < rt_node_class_count; i++)
-        if (strcmp(rt_node_classes[i]->name, type) == 0) return i;
+    int n = count_all();
+    for (int i = 0; type && i < n; i++)
+        if (strcmp(class_at(i)->name, type) == 0) return i;
     return RT_ERR_NOT_FOUND;
 }
-int rt_node_type_flags(int t) { return t >= 0 && t < rt_node_class_count ? rt_node_classes[t]->flags : RT_ERR_NOT_FOUND; }
-const char *rt_node_type_doc(int t) { return t >= 0 && t < rt_node_class_count ? rt_node_classes[t]->doc : NULL; }
-int rt_node_type_param_count(int t) { return t >= 0 && t < rt_node_class_count ? rt_node_classes[t]->n_params : RT_ERR_NOT_FOUND; }
+
+const rt_node_class_t *rt_node_class_find(const char *name)
+{
+    int t = rt_node_type_find(name);
+    return t >= 0 ? class_at(t) : NULL;
+}
+
+int rt_node_class_register(const rt_node_class_t *cls)
+{
+    if (!cls || !cls->name || cls->n_params > RT_MAX_PARAMS) return RT_ERR_INVALID;
+    pthread_mutex_lock(&dyn_lock);
+    int t = rt_node_type_find(cls->name);
+    int rc;
+    if (t >= 0) rc = RT_ERR_INVALID;                          /* names are unique */
+    else if (atomic_load_explicit(&n_dyn, memory_order_relaxed) >= RT_MAX_DYNAMIC_CLASSES) rc = RT_ERR_FULL;
+    else {
+        int k = atomic_load_explicit(&n_dyn, memory_order_relaxed);
+        dyn[k] = cls;
+        atomic_store_explicit(&n_dyn, k + 1, memory_order_release);
+        rc = rt_node_class_count + k;
+    }
+    pthread_mutex_unlock(&dyn_lock);
+    return rc;
+}
+
+/* ---- public queries (rtcore.h) ---- */
+int rt_node_type_count(void) { return count_all(); }
+const char *rt_node_type_name(int t) { const rt_node_class_t *c = class_at(t); return c ? c->name : NULL; }
+int rt_node_type_flags(int t) { const rt_node_class_t *c = class_at(t); return c ? c->flags : RT_ERR_NOT_FOUND; }
+const char *rt_node_type_doc(int t) { const rt_node_class_t *c = class_at(t); return c ? c->doc : NULL; }
+int rt_node_type_param_count(int t) { const rt_node_class_t *c = class_at(t); return c ? c->n_params : RT_ERR_NOT_FOUND; }
 int rt_node_type_param_info(int t, int p, rt_param_info_t *out)
 {
-    if (t < 0 || t >= rt_node_class_count || !out) return RT_ERR_NOT_FOUND;
-    if (p < 0 || p >= rt_node_classes[t]->n_params) return RT_ERR_NOT_FOUND;
-    *out = rt_node_classes[t]->params[p];
+    const rt_node_class_t *c = class_at(t);
+    if (!c || !out || p < 0 || p >= c->n_params) return RT_ERR_NOT_FOUND;
+    *out = c->params[p];
     return RT_OK;
 }

@@ -54,7 +54,7 @@ static rt_graph_t *build(rt_engine_t *e, node_ref *nodes, int *n_nodes)
     for (int i = 0; i < 4800; i++) sample[i] = sinf(i * 0.05f) * (1.0f - i / 4800.0f);
     for (int t = 0; t < rt_node_type_count(); t++) {
         char name[32];
-        snprintf(name, sizeof name, "n%d", t);
+        snprintf(name, sizeof name, "n%d", t);     /* plugin types have long names: nodes are n<type> */
         int idx = rt_graph_add_node(g, rt_node_type_name(t), name);
         CHECK(idx);
         int flags = rt_node_type_flags(t);
@@ -93,6 +93,15 @@ static rt_graph_t *build(rt_engine_t *e, node_ref *nodes, int *n_nodes)
 int main(int argc, char **argv)
 {
     if (argc >= 3) { ort_lib = argv[1]; model_path = argv[2]; }
+    /* third-party plugins join the type table (when Debian's packages are installed): their nodes
+     * are built, swapped, fed notes and parameter sweeps like every built-in one */
+    int plugins = 0;
+    char perr[512];
+    plugins += rt_ladspa_load("/usr/lib/ladspa/cmt.so", "delay_5s", 0, 48000.0, perr, sizeof perr) >= 0;
+    plugins += rt_ladspa_load("/usr/lib/ladspa/cmt.so", "amp_stereo", 0, 48000.0, perr, sizeof perr) >= 0;
+    plugins += rt_lv2_load("http://drobilla.net/plugins/mda/EPiano", 48000.0, perr, sizeof perr) >= 0;
+    plugins += rt_lv2_load("http://lv2plug.in/plugins/eg-amp", 48000.0, perr, sizeof perr) >= 0;
+    printf("plugins loaded: %d\n", plugins);
     rt_engine_t *e;
     CHECK(rt_engine_create(&e));
     CHECK(rt_engine_activate(e, 48000.0, 1024));

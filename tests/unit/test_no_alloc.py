@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "csrc"
 sys.path.insert(0, str(ROOT / "pymodule"))
-from build_rtcore import ort_include_dir  # noqa: E402  (csrc/infer.c needs ONNX Runtime's header)
+from build_rtcore import ort_include_dir, pkg_config  # noqa: E402  (infer.c: ONNX Runtime's header)
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to build the C harness")
@@ -23,9 +23,11 @@ def test_process_never_allocates(tmp_path):
     exe = tmp_path / "alloc_check"
     wraps = ",".join(f"--wrap={f}" for f in ("malloc", "calloc", "realloc", "free",
                                              "posix_memalign", "aligned_alloc"))
+    inc, libdirs, libs = pkg_config("lilv-0", "liblilv-dev is needed")        # csrc/host_lv2.c
     cmd = ["gcc", "-O2", "-std=gnu11", "-fopenmp-simd", "-I", str(CSRC), "-I", str(ort_include_dir()),
-           str(ROOT / "tests/c/alloc_check.c"), *map(str, sources), f"-Wl,{wraps}", "-lportaudio", "-lm",
-           "-lpthread", "-ldl", "-o", str(exe)]
+           *[f"-I{d}" for d in inc], str(ROOT / "tests/c/alloc_check.c"), *map(str, sources), f"-Wl,{wraps}",
+           *[f"-L{d}" for d in libdirs], *[f"-l{x}" for x in libs], "-lportaudio", "-lm", "-lpthread", "-ldl",
+           "-o", str(exe)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     args = [str(exe)]
     model = ROOT / "models" / "chorale.onnx"
@@ -46,6 +48,9 @@ def test_process_never_allocates(tmp_path):
     kept, partial = map(int, re.search(r"kept their state across swaps: (\d+) \(swaps keeping only some: (\d+)\)",
                                        run.stdout).groups())
     assert kept > 0 and partial >= 4, run.stdout
+    plugins = int(re.search(r"plugins loaded: (\d+)", run.stdout).group(1))
+    if Path("/usr/lib/ladspa/cmt.so").exists() and Path("/usr/lib/lv2/mda.lv2").exists():
+        assert plugins == 4, run.stdout          # LADSPA and LV2 nodes ran in process() too
     if len(args) > 1:
         steps = int(re.search(r"AI steps: (\d+)", run.stdout).group(1))
         assert steps > 100, run.stdout                       # the AI really ran in process()

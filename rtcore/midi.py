@@ -50,6 +50,7 @@ LIST_NAME = "rtcore-ports"
 VIRTUAL_IN = "rtcore in"
 VIRTUAL_OUT = "rtcore out"
 POLL_SECONDS = 0.0005          # the input thread's poll interval (s)
+POLL_PRIORITY = 20             # SCHED_FIFO priority of the poll thread, when allowed (JACK runs at 70)
 QUEUE_SIZE = 4096              # messages RtMidi holds between two polls
 CLOCK_PPQN = 24                # MIDI clock ticks per quarter note
 CLOCK_MAX_SLEEP = 0.005        # the clock thread re-reads tempo and transport at least this often (s)
@@ -196,6 +197,18 @@ def _open_port(port_obj: Any, spec: str | int | None, virtual_name: str, kind: s
         raise DeviceError(f"cannot open MIDI {kind} {what}: {_one_line(exc)}") from None
 
 
+def _raise_priority() -> None:
+    """Make the calling thread (the MIDI input's poll thread) SCHED_FIFO at
+    :data:`POLL_PRIORITY` when allowed: it then wakes on time however busy the other threads
+    are, so an input reaches the engine within the block the "fixed" mode promises. Its work is
+    bounded (it sleeps every :data:`POLL_SECONDS`), and the priority stays below JACK's (70) and
+    the audio callback's. Without the privilege (no rtprio limit) it stays an ordinary thread."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(POLL_PRIORITY))   # 0: this thread
+    except (AttributeError, OSError):
+        pass
+
+
 def _open_client(kind: str, api_spec: str | int | None, port: str | int | None,
                  configure: Callable[[Any], None] | None = None) -> tuple[int, Any, str]:
     """(api, rtmidi MidiIn/MidiOut, port name) for a new ``kind`` ("input"/"output") client on
@@ -298,6 +311,7 @@ class MidiInput:
         self._handle(event[0], event[1])
 
     def _poll(self) -> None:
+        _raise_priority()
         get, wait = self._in.get_message, self._quit.wait
         while not wait(self.poll_seconds):
             while True:

@@ -50,8 +50,11 @@ CC_KEYS = {       # [[midi.cc]] keys: these texts are the README's MIDI mapping 
 CURVES = ("lin", "exp", "log")
 MIDI_KEYS = {
     "cc": "[[midi.cc]] tables: CC maps",
-    "latency": "\"lowest\" (apply at the next block) or \"fixed\" (exactly one block later: no jitter)",
+    "latency": "\"lowest\" (apply at the next block) or \"fixed\" (exactly one block later -- or fixed_blocks: "
+               "no jitter)",
     "clock_out": "true/false: send MIDI clock (24 per beat) and start/stop on \"rtcore out\"",
+    "fixed_blocks": "blocks of delay in \"fixed\" mode (1-16, default 1); more when a busy machine delivers "
+                    "input late (`events_late` counts it)",
 }
 LATENCY_MODES = ("lowest", "fixed")
 SNAPSHOT_KEYS = {
@@ -107,6 +110,7 @@ class Patch:
     uses_input: bool = False
     latency: str = "lowest"          # live MIDI/OSC timing: "lowest" or "fixed"
     clock_out: bool = False          # MIDI clock on the output port
+    fixed_blocks: int = 1            # "fixed" latency: this many blocks
     snapshots: list["Snapshot"] = field(default_factory=list)
 
     @property
@@ -304,6 +308,8 @@ def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None)
             if not isinstance(value, bool):
                 raise ctx.fail("[midi]", f"key 'clock_out' must be true or false (got {value!r})")
             patch.clock_out = value
+        elif key == "fixed_blocks":
+            patch.fixed_blocks = int(_number(ctx, "[midi]", key, value, 1, 16, True, " blocks"))
     cc_raw = midi.get("cc", []) or []
     if not isinstance(cc_raw, list):
         raise ctx.fail("[midi]", "CC maps are written as [[midi.cc]] tables")

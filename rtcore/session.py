@@ -98,11 +98,12 @@ class Session:
     "now" is the engine's render position."""
 
     def __init__(self, engine: Engine, patch: Patch, live: bool = True, load: bool = True,
-                 latency: str | None = None) -> None:
+                 latency: str | None = None, fixed_blocks: int | None = None) -> None:
         self.engine = engine
         self.patch = patch
         self.live = live
         self.latency = latency or patch.latency
+        self.fixed_blocks = int(fixed_blocks or patch.fixed_blocks)
         self.clock = ClockModel(engine)
         self._lock = threading.RLock()
         self._values: dict[str, dict[str, float]] = {}
@@ -160,8 +161,10 @@ class Session:
 
     def event_time(self, arrival_ns: int | None, cycle_start: bool = False) -> int | None:
         """When an input that arrived at ``arrival_ns`` plays, per the latency mode:
-        ``lowest`` -> None (the start of the next block); ``fixed`` -> exactly one block after
-        the frame at which it arrived (constant latency, no jitter).
+        ``lowest`` -> None (the start of the next block); ``fixed`` -> exactly
+        :attr:`fixed_blocks` blocks (the patch's ``[midi] fixed_blocks``, default 1) after the
+        frame at which it arrived (constant latency, no jitter; an input that reaches the engine
+        later than that plays at once and is counted in ``events_late``).
 
         ``cycle_start``: the time is that of the audio cycle that delivered the input, not of
         the input itself (RtMidi's JACK API stamps every message with the moment its client ran
@@ -174,7 +177,7 @@ class Session:
         frame = self.frame_at(arrival_ns)
         if cycle_start:
             frame = (frame + block // 2) // block * block
-        return frame + block
+        return frame + block * self.fixed_blocks
 
     @property
     def block(self) -> int:

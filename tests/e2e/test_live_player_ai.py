@@ -35,7 +35,10 @@ def test_live_melody_through_rtcore_in_equals_the_offline_render(jack_server, re
     ai_live: list[tuple] = []
 
     with rc.Engine(SAMPLE_RATE, 1024) as eng:
-        session = Session(eng, patch, live=True, latency="fixed")
+        # fixed latency: every note's engine frame is known here. Four blocks of it (10.7 ms), so
+        # that a note reaching the engine late on a busy machine (it would play at once, off the
+        # frame recorded here) cannot make the comparison fail; the stats below prove none did.
+        session = Session(eng, patch, live=True, latency="fixed", fixed_blocks=4)
         engine_send = session.send
 
         def spy(events):
@@ -84,7 +87,7 @@ def test_live_melody_through_rtcore_in_equals_the_offline_render(jack_server, re
         midi_out = [list(data) for _, data in recorder.midi_received()]
         origin = st.transport_origin
 
-    assert st.ai_missed_deadlines == 0 and st.events_dropped == 0
+    assert st.ai_missed_deadlines == 0 and st.events_dropped == 0 and st.events_late == 0
     ons = [e for e in sent if e.type == lib.RT_EV_NOTE_ON]
     assert [e.data1 for e in ons] == MELODY and all(e.time is not None for e in sent)
     end = max(e.time for e in sent) - origin
@@ -102,8 +105,10 @@ def test_live_melody_through_rtcore_in_equals_the_offline_render(jack_server, re
                 if kind == lib.RT_EV_NOTE_ON and 0 <= f - shift < end]
 
     live, offline = ons_until(ai_live, origin), ons_until(ai_offline, 0)
-    assert len(offline) >= len(MELODY), offline
+    assert len(offline) >= 8, offline             # the AI played (a held chord makes no new note)
     assert live == offline
-    sent_out = [m for m in midi_out if m[0] & 0xF0 == 0x90 and m[2] > 0]
-    assert [(m[0] & 0x0F) + 1 for m in sent_out][:len(live)] == [ch for _, ch, _, _ in live]
-    assert [m[1] for m in sent_out][:len(live)] == [n for _, _, n, _ in live]
+    # the same notes left on "rtcore out", in order (the last ones may still be in flight when
+    # the port closes)
+    sent_out = [((m[0] & 0x0F) + 1, m[1]) for m in midi_out if m[0] & 0xF0 == 0x90 and m[2] > 0]
+    expected = [(ch, n) for _, ch, n, _ in live]
+    assert len(sent_out) >= len(expected) - 3 and sent_out[:len(expected)] == expected[:len(sent_out)]

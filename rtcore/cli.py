@@ -47,7 +47,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         patch=args.patch, device=args.device, host_api=args.host_api, block=args.block,
         sample_rate=args.sample_rate, midi_file=args.midi_file, seconds=args.seconds, quiet=args.quiet,
         midi=not args.no_midi, midi_in=args.midi_in, midi_out=args.midi_out, midi_api=args.midi_api,
-        midi_read=args.midi_read, osc=not args.no_osc, osc_host=args.osc_host, osc_port=args.osc_port,
+        osc=not args.no_osc, osc_host=args.osc_host, osc_port=args.osc_port,
         latency=args.latency, watch=args.watch, learn=args.learn or []))
     return 0
 
@@ -164,8 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
                    "default: a virtual output 'rtcore out'")
     m.add_argument("--midi-api", choices=["auto", "alsa", "jack"], help="MIDI system (default auto: the ALSA "
                    "sequencer if there is one, else JACK)")
-    m.add_argument("--midi-read", choices=["poll", "callback"], default="poll",
-                   help="how MIDI input is read (default poll: never blocks JACK's thread on Python)")
     m.add_argument("--no-midi", action="store_true", help="open no MIDI ports")
     m.add_argument("--latency", choices=["lowest", "fixed"], help="live MIDI/OSC timing; default: the "
                    "patch's [midi] latency")

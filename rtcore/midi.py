@@ -14,8 +14,9 @@ deadline and the server count an xrun. So by default (``read="poll"``) the input
 by a Python thread every :data:`POLL_SECONDS`; RtMidi queues the messages in between, and
 :class:`~rtcore.midi_time.MidiTimestamper` recovers each message's time from RtMidi's deltas,
 so the poll delay costs latency in ``lowest`` mode only (half a poll interval on average),
-never timing accuracy. ``read="callback"`` is there for measurement
-(``benchmarks/bench_latency.py`` compares the two).
+never timing accuracy. ``read="callback"`` is kept for measurement only
+(``benchmarks/bench_latency.py --with-callback``): besides the GIL on JACK's thread, python-rtmidi
+1.5.8 segfaulted in it once in our benchmark runs, so ``rtcore play`` does not offer it.
 
 **Output.** Every note the AI plays (the session's note pump, within a millisecond of the
 block that played it) leaves on the output at once; with ``[midi] clock_out = true`` the
@@ -288,7 +289,10 @@ class MidiInput:
         """Stop reading and close the port. Safe to call twice."""
         self._quit.set()
         if self._thread is not None:
-            self._thread.join(timeout=1.0)
+            self._thread.join(timeout=2.0)
+            if self._thread.is_alive():            # never free the client under a reader: leak it
+                self.session.log(f"MIDI in ({self.name}): the reading thread did not stop; port left open")
+                self._in = None
             self._thread = None
         if self._in is not None:
             if self.read == "callback":

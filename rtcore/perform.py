@@ -35,7 +35,6 @@ class PerformOptions:
     midi_in: str | None = None           # None = virtual "rtcore in"
     midi_out: str | None = None          # None = virtual "rtcore out"
     midi_api: str | None = None          # None/"auto", "alsa", "jack"
-    midi_read: str = "poll"
     osc: bool = True
     osc_host: str = "127.0.0.1"
     osc_port: int = 9000
@@ -124,12 +123,10 @@ def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) 
             warn(f"{exc}; playing without MIDI (--no-midi silences this)")
             api = None
         if api is not None:
-            # the output first, the input last: in --midi-read callback mode the input's callback
-            # runs Python on JACK's thread, and opening or closing another rtmidi JACK client (the
-            # GIL held through a server round trip) must not happen while it may fire
+            # the output first, the input last: nothing of the input may run while another rtmidi
+            # JACK client opens (python-rtmidi holds the GIL through that server round trip)
             for cls, port in ((MidiOutput, opts.midi_out), (MidiInput, opts.midi_in)):
-                kw = {"read": opts.midi_read} if cls is MidiInput else {}
-                surface = cls(session, port=port, api=api, **kw)
+                surface = cls(session, port=port, api=api)
                 try:
                     surface.open()
                 except DeviceError:

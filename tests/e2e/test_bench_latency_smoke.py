@@ -61,7 +61,7 @@ def test_bench_latency_smoke(tmp_path):
     assert data["driver_latency_ms_128"] > 0
     assert isinstance(data["xruns_128"], int) and data["xruns_128"] >= 0
     for mode in ("lowest", "fixed"):
-        for variant in ("", "_anyoffset", "_callback", "_anyoffset_callback"):
+        for variant in ("", "_anyoffset"):            # callback mode: only with --with-callback
             tag = f"128_{mode}{variant}"
             for stat in ("p50", "p99", "max"):
                 _sane_ms(data, f"midi_{stat}_ms_{tag}")

@@ -153,7 +153,7 @@ def test_notes_cc_and_program_change_through_jack_midi(recorder, midi_patch):
     pytest.importorskip("rtmidi")
     before = recorder.output_ports()
     osc_port = free_udp_port()
-    play = RtcorePlay(midi_patch, "--osc-port", str(osc_port), "--midi-read", "poll")
+    play = RtcorePlay(midi_patch, "--osc-port", str(osc_port))
     sender = osc = None
     try:
         play.wait_for("MIDI in: rtcore in (jack)")

@@ -572,7 +572,8 @@ class Bench:
 
         plan = self.plan(GAP_MS, 0.5)
         with rc.Engine(SAMPLE_RATE, max(1024, self.block)) as eng:
-            session = Session(eng, load_patch(self.synth_patch), live=True, latency=mode)
+            session = Session(eng, load_patch(self.synth_patch), live=True, latency=mode,
+                              fixed_blocks=self.args.fixed_blocks)
             session.start()
             mi = None
             try:
@@ -1055,6 +1056,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flood-seconds", type=float, default=30.0, help="OSC flood duration (default 30)")
     ap.add_argument("--flood-rate", type=float, default=20000.0, help="OSC flood messages per second (default 20000)")
     ap.add_argument("--skip", default="", help=f"comma-separated parts to skip: {', '.join(SKIPPABLE)}")
+    ap.add_argument("--fixed-blocks", type=int, default=1,
+                    help="blocks of delay in fixed mode (the patch's [midi] fixed_blocks; default 1)")
     ap.add_argument("--with-callback", action="store_true",
                     help="also measure MidiInput(read='callback') (python-rtmidi segfaulted in it once: not offered "
                          "by rtcore play)")

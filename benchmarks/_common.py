@@ -48,3 +48,18 @@ def looped(events: list, length: int, seconds: float, sample_rate: int) -> list:
         out += [replace(e, time=e.time + k * length) for e in events]
         k += 1
     return out
+
+
+def require_jack_tools() -> int:
+    """0 when jackd, JACK-Client and python-rtmidi are there; else print why and return 2."""
+    import shutil
+    if shutil.which("jackd") is None:
+        print("error: jackd is not installed (apt-get install jackd2)", file=sys.stderr)
+        return 2
+    try:
+        import jack  # noqa: F401
+        import rtmidi  # noqa: F401
+    except ImportError as exc:
+        print(f"error: {exc} (pip install JACK-Client python-rtmidi)", file=sys.stderr)
+        return 2
+    return 0

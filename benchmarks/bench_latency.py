@@ -1074,14 +1074,8 @@ def main(argv: list[str] | None = None) -> int:
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.skip - set(SKIPPABLE):
         ap.error(f"--skip takes {', '.join(SKIPPABLE)} (got {', '.join(sorted(args.skip))})")
-    if shutil.which("jackd") is None:
-        print("error: jackd is not installed (apt-get install jackd2)", file=sys.stderr)
-        return 2
-    try:
-        import jack  # noqa: F401
-        import rtmidi  # noqa: F401
-    except ImportError as exc:
-        print(f"error: {exc} (pip install JACK-Client python-rtmidi)", file=sys.stderr)
+    from _common import require_jack_tools
+    if require_jack_tools():
         return 2
     from _common import print_table, write_json
 

@@ -342,14 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--load", action="store_true", help="keep the GIL busy half the time meanwhile")
     ap.add_argument("--json", default=None, help="write the flat JSON figures here")
     args = ap.parse_args(argv)
-    if shutil.which("jackd") is None:
-        print("error: jackd is not installed (apt-get install jackd2)", file=sys.stderr)
-        return 2
-    try:
-        import jack  # noqa: F401
-        import rtmidi  # noqa: F401
-    except ImportError as exc:
-        print(f"error: {exc} (pip install JACK-Client python-rtmidi)", file=sys.stderr)
+    from _common import require_jack_tools
+    if require_jack_tools():
         return 2
     figures: dict[str, float] = {}
     workdir = Path(tempfile.mkdtemp(prefix="rtcore-midiprobe-"))

@@ -172,10 +172,7 @@ static int ladspa_init(void *st, const rt_node_env_t *env, const float *params)
         for (unsigned long i = 0; i < d->PortCount; i++) d->connect_port(s->h[k], i, port_buf(s, k, (int)i));
         for (int p = 0; p < pc->cls.n_params; p++)
             d->connect_port(s->h[k], (unsigned long)pc->param_port[p], &s->ctrl[p]);
-        for (int j = 0; j < 2; j++) {
-            s->port_in[k][j] = pc->layout.audio_in[j] >= 0 ? port_buf(s, k, pc->layout.audio_in[j]) : NULL;
-            s->port_out[k][j] = pc->layout.audio_out[j] >= 0 ? port_buf(s, k, pc->layout.audio_out[j]) : NULL;
-        }
+        rt_plugin_bind_audio(&pc->layout, s->bufs[k], s->port_in[k], s->port_out[k]);
         if (d->activate) d->activate(s->h[k]);
         d->run(s->h[k], FR);               /* warm-up on this thread: first-run allocations happen here */
     }

@@ -303,10 +303,7 @@ static int lv2_init(void *st, const rt_node_env_t *env, const float *params)
             lilv_instance_connect_port(s->inst[k], (uint32_t)ld->atom_port[a], atom_at(s, k, a));
             if (ld->atom_port[a] == ld->midi_port) s->midi[k] = atom_at(s, k, a);
         }
-        for (int j = 0; j < 2; j++) {
-            s->port_in[k][j] = pc->layout.audio_in[j] >= 0 ? s->bufs[k] + (size_t)pc->layout.audio_in[j] * FR : NULL;
-            s->port_out[k][j] = pc->layout.audio_out[j] >= 0 ? s->bufs[k] + (size_t)pc->layout.audio_out[j] * FR : NULL;
-        }
+        rt_plugin_bind_audio(&pc->layout, s->bufs[k], s->port_in[k], s->port_out[k]);
         reset_atoms(s, k);
         lilv_instance_activate(s->inst[k]);
         lilv_instance_run(s->inst[k], FR);       /* warm-up here: first-run allocations happen off the audio thread */

@@ -86,6 +86,14 @@ void rt_plugin_layout(rt_plugin_layout_t *l, const int *ins, int n_in, const int
     l->mono_out = n_out == 1 && l->instances == 1;
 }
 
+void rt_plugin_bind_audio(const rt_plugin_layout_t *l, float *bufs, float *port_in[2], float *port_out[2])
+{
+    for (int j = 0; j < 2; j++) {
+        port_in[j] = l->audio_in[j] >= 0 ? bufs + (size_t)l->audio_in[j] * RT_CONTROL_FRAMES : NULL;
+        port_out[j] = l->audio_out[j] >= 0 ? bufs + (size_t)l->audio_out[j] * RT_CONTROL_FRAMES : NULL;
+    }
+}
+
 void rt_plugin_feed(const rt_plugin_layout_t *l, const float *const *in, float *port_in[2][2], int n)
 {
     if (l->instances == 2) {                          /* one mono instance per channel */

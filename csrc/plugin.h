@@ -51,6 +51,11 @@ void rt_plugin_param_name(rt_plugin_class_t *pc, int index, const char *name, ch
 /* [main-thread] decide the stereo mapping for a plugin with these audio port indices */
 void rt_plugin_layout(rt_plugin_layout_t *l, const int *ins, int n_in, const int *outs, int n_out);
 
+/* [main-thread] one instance's audio port buffers: bufs holds RT_CONTROL_FRAMES floats per plugin
+ * port (port i at bufs + i * RT_CONTROL_FRAMES); port_in/port_out get the layout's two inputs and
+ * outputs among them (NULL where the plugin has none) */
+void rt_plugin_bind_audio(const rt_plugin_layout_t *l, float *bufs, float *port_in[2], float *port_out[2]);
+
 /* [audio-thread] the engine's stereo input -> the plugin's input port buffers, per layout.
  * port_in[k][j]: instance k's buffer for the layout's input j (NULL if none). */
 void rt_plugin_feed(const rt_plugin_layout_t *l, const float *const *in, float *port_in[2][2], int n);

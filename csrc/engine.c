@@ -78,7 +78,9 @@ int rt_engine_create(rt_engine_t **out)
         rt_ring_init(&e->graphs_in, RT_GRAPH_RING, sizeof(rt_graph_t *)) ||
         rt_ring_init(&e->graphs_out, RT_GRAPH_RING * 2, sizeof(rt_graph_t *)) ||
         rt_ring_init(&e->telemetry, RT_TELEMETRY_RING_SIZE, sizeof(rt_telemetry_t)) ||
-        rt_ring_init(&e->notes_out, RT_NOTES_RING_SIZE, sizeof(rt_event_t))) {
+        rt_ring_init(&e->notes_out, RT_NOTES_RING_SIZE, sizeof(rt_event_t)) ||
+        rt_ring_init(&e->rec_audio, RT_REC_AUDIO_SLOTS, sizeof(rt_record_audio_t)) ||
+        rt_ring_init(&e->rec_events, RT_REC_EVENT_SLOTS, sizeof(rt_record_event_t))) {
         rt_engine_destroy(e);
         return RT_ERR_NOMEM;
     }
@@ -123,6 +125,8 @@ void rt_engine_destroy(rt_engine_t *e)
     rt_ring_free(&e->graphs_out);
     rt_ring_free(&e->telemetry);
     rt_ring_free(&e->notes_out);
+    rt_ring_free(&e->rec_audio);
+    rt_ring_free(&e->rec_events);
     pthread_mutex_destroy(&e->send_lock);
     pthread_mutex_destroy(&e->collect_lock);
     free(e);
@@ -265,6 +269,7 @@ static void drain_events(rt_engine_t *e, int64_t block_start)
             /* the musical clock changes as soon as it is told; beat 0 may lie ahead, so
              * controllers (the AI) can prepare the first step before it sounds */
             int64_t at = ev.time == RT_TIME_NOW ? block_start : ev.time;
+            rt_record_event(e, &ev, at, RT_REC_INPUT);
             if (ev.data1 == RT_TRANSPORT_TEMPO) {
                 /* keep the beat phase continuous at `at`: (at - origin) * tempo is invariant */
                 if (ev.value > 0.0f && e->transport.tempo > 0.0) {
@@ -350,6 +355,8 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
                 e->pending[deferred] = e->pending[head];
                 e->pending[deferred].time = start + frames;
                 deferred++;
+            } else {
+                rt_record_event(e, &e->pending[head], now, RT_REC_INPUT);
             }
             head++;
         }
@@ -406,6 +413,7 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
         rt_engine_telemetry(e, RT_TM_NONFINITE, 0, 0.0f);
     }
     publish_meters(e, frames);
+    rt_record_audio_piece(e, (const float *const *)out, frames, start);
     e->frame += frames;
     count(&e->c_frames, (uint64_t)frames);
 }
@@ -553,6 +561,9 @@ int rt_engine_stats(rt_engine_t *e, rt_stats_t *o)
     o->tempo = e->transport.tempo;
     o->transport_origin = e->transport.origin;
     o->plugins_muted = LD(node_counters.plugins_muted);
+    o->record_frames = LD(c_rec_frames);
+    o->record_dropped_frames = LD(c_rec_dropped_frames);
+    o->record_dropped_events = LD(c_rec_dropped_events);
 #undef LD
     return RT_OK;
 }

@@ -81,6 +81,10 @@ struct rt_engine {
     pthread_mutex_t collect_lock;       /* graphs_out has one consumer at a time; not the audio thread */
     rt_ring_t telemetry;                /* audio -> main: rt_telemetry_t */
     rt_ring_t notes_out;                /* audio -> main: rt_event_t emitted by controllers */
+    rt_ring_t rec_audio;                /* audio -> recorder: rt_record_audio_t (while recording) */
+    rt_ring_t rec_events;               /* audio -> recorder: rt_record_event_t */
+    atomic_int recording;               /* set by the main thread, read by the audio thread */
+    atomic_uint_fast64_t c_rec_frames, c_rec_dropped_frames, c_rec_dropped_events;
     rt_transport_t transport;           /* musical clock (audio thread writes) */
     int     render_freewheel;           /* what rt_engine_render sets transport.freewheel to */
     rt_node_counters_t node_counters;   /* written by nodes on the audio thread */
@@ -137,6 +141,10 @@ void rt_graph_process_fade(rt_graph_t *g, rt_graph_t *old, const float *const *i
                            int tick, int fade_pos, int fade_len);
 int  rt_graph_route_event(rt_graph_t *g, const rt_event_t *ev, atomic_uint_fast64_t *stale);
 void rt_graph_free(rt_graph_t *g);
+/* [audio-thread] the recorder's journal (csrc/record.c): a processed piece of master output
+ * starting at engine frame `start`; an event applied at `frame` (source RT_REC_*) */
+void rt_record_audio_piece(rt_engine_t *e, const float *const *out, int frames, int64_t start);
+void rt_record_event(rt_engine_t *e, const rt_event_t *ev, int64_t frame, int source);
 /* [audio-thread] push a telemetry record (counted in telemetry_dropped when the ring is full) */
 void rt_engine_telemetry(rt_engine_t *e, uint32_t type, int32_t a, float value);
 void rt_graph_emit(void *ctx, const rt_event_t *ev);

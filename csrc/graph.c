@@ -316,6 +316,7 @@ void rt_graph_emit(void *ctx, const rt_event_t *ev)
     }
     rt_engine_t *e = g->engine;
     if (g != e->cur) return;                        /* a graph fading out: heard, not reported */
+    rt_record_event(e, ev, e->transport.now, RT_REC_GENERATED);
     rt_event_t out = *ev;
     out.time = e->transport.now;
     out.node = RT_NODE_ROUTE;

@@ -177,6 +177,9 @@ typedef struct rt_stats {
     double   tempo;              /* BPM */
     int64_t  transport_origin;   /* engine frame of beat 0 */
     uint64_t plugins_muted;      /* plugin nodes muted because their output was NaN/Inf */
+    uint64_t record_frames;      /* frames journaled while recording */
+    uint64_t record_dropped_frames;  /* ... lost because the recorder's audio ring was full */
+    uint64_t record_dropped_events;  /* events lost because its event ring was full */
 } rt_stats_t;
 
 /* per-node meters of the live graph, measured per block */
@@ -340,6 +343,42 @@ typedef struct rt_model rt_model_t;
  * *rng is an xorshift32 state (deterministic for a given seed) */
 /* [any-thread] */ int  rt_sample_token(const float *logits, int n, float temperature, int top_k,
                                         uint32_t *rng);
+
+/* ---- the recorder's journal -------------------------------------------------------
+ * While recording is on, the audio thread copies the master output and every event it applies
+ * (what came in, and the notes controllers -- the AI -- play) into two rings; one consumer thread
+ * drains them to disk (rtcore/record.py). A full ring drops what does not fit and counts it
+ * (stats: record_dropped_frames, record_dropped_events); the audio thread never waits. */
+#define RT_REC_CHUNK        256     /* frames per audio record (rt_record_audio_t.data holds 2x) */
+#define RT_REC_AUDIO_SLOTS 1024     /* audio records in flight: 1024 * 256 frames = 5.5 s at 48 kHz */
+#define RT_REC_EVENT_SLOTS 16384    /* event records in flight */
+#define RT_REC_INPUT        0       /* an event the engine received and applied */
+#define RT_REC_GENERATED    1       /* a note a controller (the AI) played */
+
+typedef struct rt_record_audio {
+    int64_t frame;                  /* engine frame of data[0] */
+    int32_t frames;                 /* 1..RT_REC_CHUNK */
+    int32_t _pad;
+    float   data[512];              /* 2 * RT_REC_CHUNK: interleaved left, right */
+} rt_record_audio_t;
+
+typedef struct rt_record_event {
+    int64_t  frame;                 /* engine frame it took effect */
+    uint32_t graph;                 /* generation of the live graph then (names its node indexes) */
+    uint16_t type;                  /* RT_EV_* */
+    uint8_t  source;                /* RT_REC_INPUT / RT_REC_GENERATED */
+    uint8_t  channel, data1, data2;
+    int16_t  node;                  /* target node index in that graph, or RT_NODE_ROUTE */
+    uint16_t param;
+    float    value;
+} rt_record_event_t;
+
+/* [main-thread] journaling on (1) or off (0), from the next block */
+/* [main-thread] */ int rt_engine_record(rt_engine_t *e, int on);
+/* [one consumer thread, not the audio thread] copy up to max waiting audio records; returns how many */
+/* [any-thread] */ int rt_engine_record_audio(rt_engine_t *e, rt_record_audio_t *out, int max);
+/* [one consumer thread, not the audio thread] copy up to max waiting event records; returns how many */
+/* [any-thread] */ int rt_engine_record_events(rt_engine_t *e, rt_record_event_t *out, int max);
 
 /* ---- third-party plugins: LADSPA and LV2 ------------------------------------------
  * Loading a plugin makes it a node type of its own -- "ladspa:<library path>:<label>" or

@@ -48,7 +48,18 @@ def _cmd_play(args: argparse.Namespace) -> int:
         sample_rate=args.sample_rate, midi_file=args.midi_file, seconds=args.seconds, quiet=args.quiet,
         midi=not args.no_midi, midi_in=args.midi_in, midi_out=args.midi_out, midi_api=args.midi_api,
         osc=not args.no_osc, osc_host=args.osc_host, osc_port=args.osc_port,
-        latency=args.latency, watch=args.watch, learn=args.learn or []))
+        latency=args.latency, watch=args.watch, learn=args.learn or [], record=args.record))
+    return 0
+
+
+def _cmd_recover(args: argparse.Namespace) -> int:
+    from .recover import recover
+
+    r = recover(args.folder, wav=args.wav, mid=args.mid, bits=args.bits)
+    print(f"recovered {r.seconds:.2f} s of audio and {r.events} events: wrote {r.wav} and {r.mid} "
+          f"({r.input_notes} notes in, {r.ai_notes} AI notes"
+          + (f", {r.gap_frames} frames lost to a full ring" if r.gap_frames else "")
+          + (f", {r.torn_bytes} bytes of a torn last write dropped" if r.torn_bytes else "") + ")")
     return 0
 
 
@@ -174,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "0.0.0.0 = every network interface)")
     o.add_argument("--osc-port", type=int, default=9000, help="UDP port (default 9000; 0 = any free port)")
     o.add_argument("--no-osc", action="store_true", help="no OSC server")
+    p.add_argument("--record", type=Path, metavar="DIR", help="journal everything (input, the AI's notes, "
+                   "the master audio) into DIR as it happens; flushed every 0.1 s, so a crash loses at most that "
+                   "(`rtcore recover DIR`); take.wav and take.mid are written at the end")
     p.add_argument("--watch", action="store_true", help="reload the patch when its file changes (no click; "
                    "a broken file keeps the old patch playing)")
     p.set_defaults(func=_cmd_play)
@@ -186,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("type", nargs="?")
     n.add_argument("--json", action="store_true")
     n.set_defaults(func=_cmd_nodes)
+
+    rv = sub.add_parser("recover", help="turn a recording journal (play --record DIR) into a WAV and a MIDI file, "
+                        "also after a crash")
+    rv.add_argument("folder", type=Path)
+    rv.add_argument("--wav", type=Path, help="WAV to write (default DIR/take.wav)")
+    rv.add_argument("--mid", type=Path, help="MIDI file to write (default DIR/take.mid)")
+    rv.add_argument("--bits", choices=["16", "24", "32f"], default="24")
+    rv.set_defaults(func=_cmd_recover)
 
     pl = sub.add_parser("plugins", help="list the installed LADSPA and LV2 plugins and their parameters")
     pl.add_argument("--format", choices=["ladspa", "lv2"], help="only this plugin format")

@@ -113,6 +113,9 @@ class Stats:
     tempo: float
     transport_origin: int
     plugins_muted: int
+    record_frames: int
+    record_dropped_frames: int
+    record_dropped_events: int
 
     def pct(self, us: float) -> float:
         return 100.0 * us / self.period_us if self.period_us > 0 else 0.0

@@ -41,6 +41,7 @@ class PerformOptions:
     latency: str | None = None           # overrides the patch's [midi] latency
     watch: bool = False
     learn: list[str] = field(default_factory=list)
+    record: Path | None = None           # journal folder (rtcore/record.py)
 
 
 Warn = Callable[[str], None]
@@ -93,6 +94,12 @@ def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
         if opts.watch:
             session.watch()
         learner = _Learner(session, opts.learn, warn) if opts.learn else None
+        recorder = None
+        if opts.record is not None:
+            from .record import Recorder
+            recorder = Recorder(eng, opts.record, patch.name, log=session.log).start()
+            session.recorder = recorder
+            stack.callback(_finish_recording, recorder, warn)
 
         display = None
         if not opts.quiet:
@@ -150,6 +157,20 @@ def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) 
         stack.callback(server.close)
         host, port = server.address
         session.surfaces["OscServer"] = f"OSC udp://{host}:{port}"
+
+
+def _finish_recording(recorder, warn: Warn) -> None:
+    """Stop the journal and write the take next to it (take.wav, take.mid)."""
+    from .recover import recover
+
+    recorder.stop()
+    try:
+        r = recover(recorder.folder)
+    except RtCoreError as exc:
+        warn(str(exc))
+        return
+    print(f"recorded {r.seconds:.1f} s: {r.wav}, {r.mid} ({r.input_notes} notes in, {r.ai_notes} AI notes"
+          + (f", {r.gap_frames} frames lost" if r.gap_frames else "") + ")")
 
 
 class _Learner:

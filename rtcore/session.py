@@ -120,6 +120,7 @@ class Session:
         self.tempo = patch.tempo
         self.playing = False
         self.surfaces: dict[str, str] = {}   # control surfaces attached (for the status screen)
+        self.recorder = None                 # the journaling recorder, when --record is on
         self._block_cache, self._block_read_at = int(patch.block), -1.0
         self._muted_logged: set[str] = set()
         self._scheduler = _Scheduler(self)

@@ -71,6 +71,15 @@ def status_renderable(session: Session) -> Group:
         rows.append(Text(f"AI  steps {st.ai_steps}  missed deadlines {st.ai_missed_deadlines}  "
                          f"late notes re-harmonized {st.ai_late_notes}  notes played {st.notes_out}",
                          style="red" if st.ai_missed_deadlines else "cyan"))
+    rec = getattr(session, "recorder", None)
+    if rec is not None:
+        if rec.error:
+            rows.append(Text(rec.error, style="bold red"))
+        else:
+            lost = st.record_dropped_frames + st.record_dropped_events
+            rows.append(Text(f"● REC {rec.folder}  {rec.counters.frames / st.sample_rate:6.1f} s  "
+                             f"{rec.counters.events} events" + (f"  LOST {lost}" if lost else ""),
+                             style="bold red" if lost else "red"))
     learning = session.learning
     if learning:
         rows.append(Text(f"MIDI learn: move a knob for {learning}", style="bold magenta"))

@@ -111,6 +111,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _common import free_server_name  # noqa: E402
 
 SAMPLE_RATE = 48000
 THRESHOLD = 0.1              # |sample| of an onset (the probe synth's first sample is ~0.69)
@@ -811,29 +812,6 @@ class Bench:
                 self.probe.close()             # C callbacks only: closed while the server runs
             server.stop()
             remove_shm_leftovers(server.name)
-
-
-def free_server_name(prefix: str) -> str:
-    """``<prefix>-<k>``, k the smallest with no server running under that name: unique among
-    the running servers, and reused from run to run. jack2 keeps each server's name in a
-    registry of 8 slots (/dev/shm/jack-shm-registry) and frees a slot when that server exits
-    cleanly -- but a jackd stopped while its clients die with it (this script killed: every
-    child gets SIGTERM at once) can leave its slot behind, and jack2 reclaims a dead server's
-    slot only for a server of the same name. Names with a PID in them would fill the registry
-    a killed run at a time (then no jackd starts on the machine: "Too many servers")."""
-    import jack
-
-    from rtcore.devices import quiet_stderr
-
-    for k in range(64):
-        name = f"{prefix}-{k}"
-        try:
-            with quiet_stderr():          # libjack complains when no server answers
-                c = jack.Client("rtcore-latency-name-probe", servername=name, no_start_server=True)
-        except jack.JackError:
-            return name
-        c.close()
-    raise RuntimeError(f"64 JACK servers named {prefix}-* are running")
 
 
 def late_clients(log: Path) -> dict[str, int]:

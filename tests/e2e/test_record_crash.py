@@ -107,3 +107,18 @@ def test_a_normal_end_writes_the_take(jack_server, tmp_path):
     audio, sr = sf.read(take / "take.wav")
     assert 1.4 <= len(audio) / sr <= 2.5
     assert mido.MidiFile(take / "take.mid").tracks
+
+
+def test_bench_recorder_smoke(tmp_path):
+    """benchmarks/bench_recorder.py on a few notes: it runs, writes its keys, loses nothing."""
+    import json
+    import os
+
+    out = tmp_path / "rec.json"
+    env = {k: v for k, v in os.environ.items() if k != "JACK_DEFAULT_SERVER"}
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_recorder.py"), "--json", str(out),
+                        "--notes", "10", "--rate", "20"], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads(out.read_text())
+    assert data["recorder_notes_sent"] == 10 and data["recorder_events_lost"] == 0

@@ -107,6 +107,10 @@ int main(int argc, char **argv)
     CHECK(rt_engine_activate(e, 48000.0, 1024));
     node_ref nodes[RT_MAX_NODES];
     int n_nodes = 0;
+    CHECK(rt_engine_record(e, 1));                   /* the recorder's journal copies every block too */
+    static rt_record_audio_t rec_audio[64];
+    static rt_record_event_t rec_events[1024];
+    long journaled = 0;
     rt_graph_t *first = build(e, nodes, &n_nodes);
     uint32_t last_gen = rt_graph_generation(first);   /* the last committed graph */
     CHECK(rt_engine_commit_graph(e, first));
@@ -174,6 +178,8 @@ int main(int argc, char **argv)
         counting = 1;
         rt_engine_process(e, in, out, frames);
         counting = 0;
+        for (int k; (k = rt_engine_record_audio(e, rec_audio, 64)) > 0;) journaled += k;   /* the writer's side */
+        while (rt_engine_record_events(e, rec_events, 1024) > 0) {}
         rt_telemetry_t tm[16];
         for (int k = rt_engine_poll_telemetry(e, tm, 16); k > 0; k = rt_engine_poll_telemetry(e, tm, 16))
             for (int j = 0; j < k; j++)
@@ -192,6 +198,8 @@ int main(int argc, char **argv)
            (unsigned long long)st.notes_out, (unsigned long long)st.ai_missed_deadlines);
     printf("nodes that kept their state across swaps: %d (swaps keeping only some: %d)\n",
            kept_total, kept_partial);
+    printf("journal records: %ld audio, %llu frames dropped\n", journaled,
+           (unsigned long long)st.record_dropped_frames);
     printf("allocations during process: %ld, frees during process: %ld\n", n_alloc, n_free);
     rt_engine_destroy(e);
     return (n_alloc == 0 && n_free == 0) ? 0 : 1;

@@ -48,6 +48,8 @@ def test_process_never_allocates(tmp_path):
     kept, partial = map(int, re.search(r"kept their state across swaps: (\d+) \(swaps keeping only some: (\d+)\)",
                                        run.stdout).groups())
     assert kept > 0 and partial >= 4, run.stdout
+    journaled = int(re.search(r"journal records: (\d+) audio", run.stdout).group(1))
+    assert journaled > 1000, run.stdout                  # the recorder's copy ran inside process()
     plugins = int(re.search(r"plugins loaded: (\d+)", run.stdout).group(1))
     if Path("/usr/lib/ladspa/cmt.so").exists() and Path("/usr/lib/lv2/mda.lv2").exists():
         assert plugins == 4, run.stdout          # LADSPA and LV2 nodes ran in process() too

@@ -80,12 +80,14 @@ int rt_engine_create(rt_engine_t **out)
         rt_ring_init(&e->telemetry, RT_TELEMETRY_RING_SIZE, sizeof(rt_telemetry_t)) ||
         rt_ring_init(&e->notes_out, RT_NOTES_RING_SIZE, sizeof(rt_event_t)) ||
         rt_ring_init(&e->rec_audio, RT_REC_AUDIO_SLOTS, sizeof(rt_record_audio_t)) ||
-        rt_ring_init(&e->rec_events, RT_REC_EVENT_SLOTS, sizeof(rt_record_event_t))) {
+        rt_ring_init(&e->rec_events, RT_REC_EVENT_SLOTS, sizeof(rt_record_event_t)) ||
+        rt_ring_init(&e->clock_in, RT_CLOCK_RING_SIZE, sizeof(rt_clock_anchor_t))) {
         rt_engine_destroy(e);
         return RT_ERR_NOMEM;
     }
     pthread_mutex_init(&e->send_lock, NULL);
     pthread_mutex_init(&e->collect_lock, NULL);
+    pthread_mutex_init(&e->clock_lock, NULL);
     e->render_freewheel = 1;
     *out = e;
     return RT_OK;
@@ -127,8 +129,10 @@ void rt_engine_destroy(rt_engine_t *e)
     rt_ring_free(&e->notes_out);
     rt_ring_free(&e->rec_audio);
     rt_ring_free(&e->rec_events);
+    rt_ring_free(&e->clock_in);
     pthread_mutex_destroy(&e->send_lock);
     pthread_mutex_destroy(&e->collect_lock);
+    pthread_mutex_destroy(&e->clock_lock);
     free(e);
 }
 
@@ -343,6 +347,7 @@ static void process_piece(rt_engine_t *e, const float *const *in, float *const *
     const int64_t start = e->frame;
     take_new_graph(e);
     drain_events(e, start);
+    rt_clock_block(e, frames);                   /* an external clock's anchors (Link, MIDI clock) */
 
     int head = 0, pos = 0, deferred = 0;
     while (pos < frames) {
@@ -561,6 +566,9 @@ int rt_engine_stats(rt_engine_t *e, rt_stats_t *o)
     o->tempo = e->transport.tempo;
     o->transport_origin = e->transport.origin;
     o->plugins_muted = LD(node_counters.plugins_muted);
+    o->clock_anchors = LD(c_clock_anchors);
+    o->clock_jumps = LD(c_clock_jumps);
+    o->clock_error_ms = LD(clock_error_ms);
     o->record_frames = LD(c_rec_frames);
     o->record_dropped_frames = LD(c_rec_dropped_frames);
     o->record_dropped_events = LD(c_rec_dropped_events);

@@ -81,6 +81,12 @@ struct rt_engine {
     pthread_mutex_t collect_lock;       /* graphs_out has one consumer at a time; not the audio thread */
     rt_ring_t telemetry;                /* audio -> main: rt_telemetry_t */
     rt_ring_t notes_out;                /* audio -> main: rt_event_t emitted by controllers */
+    rt_ring_t clock_in;                 /* clock sources -> audio: rt_clock_anchor_t */
+    pthread_mutex_t clock_lock;         /* serializes clock producers; never taken by the audio thread */
+    double  clock_target;               /* [audio-thread] origin the external clock asks for (frames) */
+    int     clock_slewing;              /* [audio-thread] the origin moves toward clock_target */
+    atomic_uint_fast64_t c_clock_anchors, c_clock_jumps;
+    _Atomic double clock_error_ms;
     rt_ring_t rec_audio;                /* audio -> recorder: rt_record_audio_t (while recording) */
     rt_ring_t rec_events;               /* audio -> recorder: rt_record_event_t */
     atomic_int recording;               /* set by the main thread, read by the audio thread */
@@ -145,6 +151,8 @@ void rt_graph_free(rt_graph_t *g);
  * starting at engine frame `start`; an event applied at `frame` (source RT_REC_*) */
 void rt_record_audio_piece(rt_engine_t *e, const float *const *out, int frames, int64_t start);
 void rt_record_event(rt_engine_t *e, const rt_event_t *ev, int64_t frame, int source);
+/* [audio-thread] csrc/clock.c: take the external clock's anchors, slew the origin (block start) */
+void rt_clock_block(rt_engine_t *e, int frames);
 /* [audio-thread] push a telemetry record (counted in telemetry_dropped when the ring is full) */
 void rt_engine_telemetry(rt_engine_t *e, uint32_t type, int32_t a, float value);
 void rt_graph_emit(void *ctx, const rt_event_t *ev);

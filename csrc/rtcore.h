@@ -177,6 +177,9 @@ typedef struct rt_stats {
     double   tempo;              /* BPM */
     int64_t  transport_origin;   /* engine frame of beat 0 */
     uint64_t plugins_muted;      /* plugin nodes muted because their output was NaN/Inf */
+    uint64_t clock_anchors;      /* external clock readings taken */
+    uint64_t clock_jumps;        /* ... that moved the beat at once (a join, a jump) */
+    double   clock_error_ms;     /* phase error of the last reading before correction (ms) */
     uint64_t record_frames;      /* frames journaled while recording */
     uint64_t record_dropped_frames;  /* ... lost because the recorder's audio ring was full */
     uint64_t record_dropped_events;  /* events lost because its event ring was full */
@@ -343,6 +346,30 @@ typedef struct rt_model rt_model_t;
  * *rng is an xorshift32 state (deterministic for a given seed) */
 /* [any-thread] */ int  rt_sample_token(const float *logits, int n, float temperature, int top_k,
                                         uint32_t *rng);
+
+/* ---- external clocks: Ableton Link, MIDI clock in ------------------------------------
+ * A clock source outside the engine tells it, now and then, where the shared beat is: at engine
+ * frame `frame` the beat is `beat`, and beats advance at `tempo` per minute of the engine's
+ * frames (a source corrects the tempo for the device's real rate). The anchors go through a ring;
+ * the audio thread takes them at the next block and from then on extrapolates by itself, so it
+ * never waits for the source. A small phase error is slewed away (at most RT_CLOCK_SLEW_PERMILLE / 1000 of the
+ * frames played: inaudible, the AI's grid never skips a step); a larger one -- joining a
+ * session, a jump -- is taken at once. */
+#define RT_CLOCK_RING_SIZE   64
+#define RT_CLOCK_SLEW_PERMILLE 10    /* the origin may move this many thousandths of a block per block */
+#define RT_CLOCK_JUMP_MS       20    /* a phase error above this many ms is corrected at once */
+#define RT_CLOCK_KEEP        (-1)    /* anchor.playing: leave the transport running or stopped */
+
+typedef struct rt_clock_anchor {
+    int64_t frame;                   /* engine frame of the reading */
+    double  beat;                    /* shared beat position at that frame (beat 0 = bar 1) */
+    double  tempo;                   /* beats per minute of engine frames (BPM x nominal/real rate) */
+    int32_t playing;                 /* 1 start (or keep running), 0 stop, RT_CLOCK_KEEP */
+    int32_t jump;                    /* 1: take the phase at once (no slew) */
+} rt_clock_anchor_t;
+
+/* [any-thread] queue a reading of an external clock; RT_ERR_FULL when the ring is full */
+/* [any-thread] */ int rt_engine_clock_anchor(rt_engine_t *e, const rt_clock_anchor_t *anchor);
 
 /* ---- the recorder's journal -------------------------------------------------------
  * While recording is on, the audio thread copies the master output and every event it applies

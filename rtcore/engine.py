@@ -113,6 +113,9 @@ class Stats:
     tempo: float
     transport_origin: int
     plugins_muted: int
+    clock_anchors: int
+    clock_jumps: int
+    clock_error_ms: float
     record_frames: int
     record_dropped_frames: int
     record_dropped_events: int

@@ -327,8 +327,12 @@ class MidiInput:
     def _handle(self, message: list[int], delta: float) -> None:
         arrival = self._stamper.stamp(delta)      # every message, in order: the deltas must add up
         self.counters["received"] += 1
-        if not message or message[0] >= 0xF0:      # clock, SysEx, active sensing ...: not played
-            self.counters["system"] += 1
+        if not message or message[0] >= 0xF0:      # clock, SysEx, active sensing ...: not played;
+            self.counters["system"] += 1            # the clock follower takes clock and transport
+            try:
+                self.session.midi_system(bytes(message), arrival)
+            except Exception as exc:  # noqa: BLE001 - the input thread must survive anything
+                self.session.log(f"MIDI in ({self.name}): clock: {type(exc).__name__}: {exc}")
             return
         try:
             self.session.midi(message, arrival, cycle_start=self._jack)     # JACK: timed per cycle

@@ -32,7 +32,13 @@ ENGINE_KEYS = {
     "tail": "s, extra seconds rendered after the last event, 0..60",
     "name": "text",
 }
-TOP_LEVEL = ("engine", "node", "connect", "midi", "snapshot")
+TOP_LEVEL = ("engine", "node", "connect", "midi", "snapshot", "clock")
+CLOCK_KEYS = {        # [clock]: where the tempo and the beat come from (rtcore/sync.py)
+    "source": "\"internal\" (default: the patch's tempo, OSC, tap), \"link\" (an Ableton Link session on the "
+              "network) or \"midi\" (MIDI clock into \"rtcore in\")",
+    "quantum": "beats per bar shared with a Link session (1-16, default 4): phases agree modulo this",
+}
+CLOCK_SOURCES = ("internal", "link", "midi")
 NODE_KEYS = ("name", "type", "channel", "sample")
 AI_KEYS = ("model", "to")
 PLUGIN_KEYS = {"ladspa": ("plugin", "label", "id"), "lv2": ("uri",)}   # type = "ladspa" / "lv2"
@@ -110,6 +116,8 @@ class Patch:
     uses_input: bool = False
     latency: str = "lowest"          # live MIDI/OSC timing: "lowest" or "fixed"
     clock_out: bool = False          # MIDI clock on the output port
+    clock_source: str = "internal"   # [clock] source: internal | link | midi
+    quantum: float = 4.0             # [clock] quantum: beats per bar shared over Link
     fixed_blocks: int = 1            # "fixed" latency: this many blocks
     snapshots: list["Snapshot"] = field(default_factory=list)
 
@@ -315,6 +323,21 @@ def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None)
         raise ctx.fail("[midi]", "CC maps are written as [[midi.cc]] tables")
     for i, raw in enumerate(cc_raw, 1):
         patch.cc_maps.append(_parse_cc(ctx, i, raw, graph, types))
+
+    # ---- [clock]
+    clock = doc.get("clock", {})
+    if not isinstance(clock, dict):
+        raise ctx.fail("[clock]", "must be a table")
+    for key, value in clock.items():
+        if key not in CLOCK_KEYS:
+            raise ctx.fail("[clock]", f"unknown key '{key}'{_suggest(key, list(CLOCK_KEYS))} "
+                                      f"(allowed: {_allowed(list(CLOCK_KEYS))})")
+        if key == "source":
+            if value not in CLOCK_SOURCES:
+                raise ctx.fail("[clock]", f"key 'source' = {value!r} (allowed: {_allowed(CLOCK_SOURCES)})")
+            patch.clock_source = value
+        else:
+            patch.quantum = _number(ctx, "[clock]", key, value, 1, 16, False, " beats")
 
     # ---- [[snapshot]]
     snaps_raw = doc.get("snapshot", [])

@@ -94,6 +94,9 @@ def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
         if opts.watch:
             session.watch()
         learner = _Learner(session, opts.learn, warn) if opts.learn else None
+        from .sync import make_clock
+        clock = make_clock(session, patch.clock_source, patch.quantum)
+        clock_started = [clock is None]
         recorder = None
         if opts.record is not None:
             from .record import Recorder
@@ -107,6 +110,9 @@ def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
             display = stack.enter_context(StatusDisplay(session))
 
         def on_tick(engine: Engine, frames: int) -> None:
+            if not clock_started[0]:                 # the stream runs: the clock model has points
+                clock_started[0] = True
+                _start_clock(session, clock, stack)
             session.playing = bool(engine.stats().transport_playing)
             if learner is not None:
                 learner.tick()
@@ -157,6 +163,25 @@ def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) 
         stack.callback(server.close)
         host, port = server.address
         session.surfaces["OscServer"] = f"OSC udp://{host}:{port}"
+
+
+def _start_clock(session, clock, stack: ExitStack) -> None:
+    """Follow the patch's external clock from now on. Link: join the session and ask it to play
+    (every peer with start/stop sync starts too). MIDI clock: the transport waits for the
+    clock's Start (or Continue) and its first ticks."""
+    from .engine import Event
+    from .sync import LinkClock
+
+    session.clock_source = clock
+    clock.start()
+    stack.callback(clock.stop)
+    session.surfaces["clock"] = f"clock: {clock.describe()}"
+    if isinstance(clock, LinkClock):
+        clock.play()
+    else:
+        session.send(Event.transport(False, 0.0, None))
+        session.playing = False
+        session.log("waiting for MIDI clock on the MIDI input (Start or Continue, then ticks)")
 
 
 def _finish_recording(recorder, warn: Warn) -> None:

@@ -120,6 +120,9 @@ class Session:
         self.tempo = patch.tempo
         self.playing = False
         self.surfaces: dict[str, str] = {}   # control surfaces attached (for the status screen)
+        self.clock_source = None             # rtcore.sync.ClockSource when [clock] source is link/midi
+        from .sync import TapTempo
+        self._tap = TapTempo()
         self.recorder = None                 # the journaling recorder, when --record is on
         self._block_cache, self._block_read_at = int(patch.block), -1.0
         self._muted_logged: set[str] = set()
@@ -147,8 +150,9 @@ class Session:
             t.join(timeout=1.0)
 
     def watch(self) -> None:
-        """Reload the patch whenever its file (or its MIDI-learn sidecar) changes on disk."""
-        t = threading.Thread(target=self._watch, name="rtcore-watch", daemon=True)
+        """Reload the patch whenever its file (or its MIDI-learn sidecar) changes on disk
+        (from the moment this returns: the files' state is taken here, not by the thread)."""
+        t = threading.Thread(target=self._watch, args=(self._watch_stamp(),), name="rtcore-watch", daemon=True)
         t.start()
         self._threads.append(t)
 
@@ -318,27 +322,57 @@ class Session:
 
     # ---- transport -----------------------------------------------------------------------
     def play(self, time: int | None = None, tempo: float | None = None) -> None:
-        """Start the musical clock (beat 0 at ``time``, None = next block)."""
+        """Start the musical clock (beat 0 at ``time``, None = next block). With an external
+        clock (Link) the request goes to it and every peer starts."""
         if tempo is not None:
-            self._check_tempo(tempo)
-            self.tempo = float(tempo)
+            self.set_tempo(tempo)
+        if self.clock_source is not None:
+            self.clock_source.play()
+            return
         self.send(Event.transport(True, self.tempo, time))
         self.playing = True
 
     def stop(self, time: int | None = None) -> None:
-        self.send(Event.transport(False, 0.0, time))
+        if self.clock_source is not None:
+            self.clock_source.halt()
+        else:
+            self.send(Event.transport(False, 0.0, time))
         self.send(Event.all_notes_off(time=time))
         self.playing = False
 
     def set_tempo(self, bpm: float, time: int | None = None) -> None:
-        """Change the tempo (BPM 20-300) keeping the beat; tempo-synced nodes follow."""
+        """Change the tempo (BPM 20-300) keeping the beat; tempo-synced nodes follow. With an
+        external clock the request goes to it (Link: every peer; MIDI clock: refused)."""
         self._check_tempo(bpm)
+        if self.clock_source is not None:
+            self.clock_source.set_tempo(float(bpm))
+            return
+        self.send(Event.tempo_change(bpm, time))
+        self.follow_tempo(float(bpm), time)
+
+    def follow_tempo(self, bpm: float, time: int | None = None) -> None:
+        """The tempo is now ``bpm`` (from this session or an external clock): the session's
+        tempo, the status screen, OSC subscribers and every tempo-synced parameter follow."""
         self.tempo = float(bpm)
         self.engine.tempo = self.tempo
-        self.send(Event.tempo_change(bpm, time))
+        sync = min(300.0, max(20.0, self.tempo))
         for name, typ in self.nodes().items():
             if "tempo" in node_types()[typ].param_names():
-                self.set_param(name, "tempo", bpm, time)
+                self.set_param(name, "tempo", sync, time)
+
+    def tap(self) -> float | None:
+        """Tap tempo (OSC /rtcore/transport/tap): the new tempo once two taps came, else None."""
+        bpm = self._tap.tap()
+        if bpm is not None:
+            self.set_tempo(bpm)
+        return bpm
+
+    def midi_system(self, message: bytes, arrival_ns: int | None) -> None:
+        """A MIDI system message (clock, start, stop, song position ...): to the MIDI clock
+        follower when the patch's clock source is "midi", else ignored."""
+        from .sync import MidiClockIn
+        if isinstance(self.clock_source, MidiClockIn) and message:
+            self.clock_source.message(bytes(message), arrival_ns if arrival_ns is not None else lib.rt_monotonic_ns())
 
     @staticmethod
     def _check_tempo(bpm: float) -> None:
@@ -544,20 +578,19 @@ class Session:
         self.log(f"loaded {path}")
         return new
 
-    def _watch(self) -> None:
-        def stamp() -> tuple:
-            out = []
-            for p in (self.patch.path, self.patch.learn_path):
-                try:
-                    st = p.stat()
-                    out.append((st.st_mtime_ns, st.st_size))
-                except OSError:
-                    out.append(None)
-            return tuple(out)
+    def _watch_stamp(self) -> tuple:
+        out = []
+        for p in (self.patch.path, self.patch.learn_path):
+            try:
+                st = p.stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append(None)
+        return tuple(out)
 
-        last = stamp()
+    def _watch(self, last: tuple) -> None:
         while not self._stop.wait(WATCH_SECONDS):
-            cur = stamp()
+            cur = self._watch_stamp()
             if cur != last and cur[0] is not None:
                 last = cur
                 try:

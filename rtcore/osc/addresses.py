@@ -82,6 +82,11 @@ def _tempo(srv: "OscServer", req: Request) -> list | None:
     return None
 
 
+def _tap(srv: "OscServer", req: Request) -> list:
+    bpm = srv.session.tap()
+    return [float(bpm)] if bpm is not None else []
+
+
 def _load(srv: "OscServer", req: Request) -> list:
     path = None
     if req.args:
@@ -154,6 +159,9 @@ ADDRESSES: tuple[OscAddress, ...] = (
     OscAddress("/rtcore/transport/stop", (), "Stop the musical clock and release every note", _stop, timed=True),
     OscAddress("/rtcore/transport/tempo", (Arg("bpm", "float", "20–300 BPM", optional=True),),
                "Change the tempo keeping the beat. No argument: query; reply `f bpm`", _tempo, timed=True, query=True),
+    OscAddress("/rtcore/transport/tap", (),
+               "Tap tempo: the tempo becomes the median interval of the last taps (from the second tap on; "
+               "a pause over 2 s starts again). Reply `f bpm` (nothing after the first tap)", _tap),
     OscAddress("/rtcore/patch/load", (Arg("path", "str", "patch file; relative to the current patch's folder",
                                           optional=True),),
                "Hot reload: swap in the patch at a block boundary (unchanged nodes keep their state); no "

@@ -197,13 +197,14 @@ def test_watch_reloads_on_change_and_keeps_playing_a_broken_edit(session, monkey
             assert time.monotonic() < deadline, f"{what}: {logs}"
             time.sleep(0.02)
 
-    path.write_text(path.read_text().replace("freq = 440", "freq = 660"))
+    # every edit changes the file's size too: a file system's clock may not tick between two writes
+    path.write_text(path.read_text().replace("freq = 440", "freq = 660.0"))
     wait_for(lambda: session.patch is not first, "no reload after an edit")
     assert session.get_param("osc", "freq") == 660
     good = session.patch
-    path.write_text(path.read_text().replace("freq = 660", "freq = 66000"))      # out of range
+    path.write_text(path.read_text().replace("freq = 660.0", "freq = 66000"))      # out of range
     wait_for(lambda: any("reload failed" in line for line in logs), "a broken edit is not reported")
     assert session.patch is good and session.get_param("osc", "freq") == 660
     session.engine.render(256)                                                 # still plays
-    path.write_text(path.read_text().replace("freq = 66000", "freq = 330"))
+    path.write_text(path.read_text().replace("freq = 66000", "freq = 330.00"))
     wait_for(lambda: session.get_param("osc", "freq") == 330, "no reload after the fix")

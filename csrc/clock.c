@@ -47,8 +47,8 @@ static void take_anchor(rt_engine_t *e, const rt_clock_anchor_t *a)
 }
 
 /* [audio-thread] at a block start: take the anchors that came (bounded by the ring), then move
- * the origin a little toward the one they ask for -- at most 1 % (RT_CLOCK_SLEW_PERMILLE) of the block,
- * so the beat runs at most 1 % fast or slow while it catches up, and no 16th is skipped. */
+ * the origin a little toward the one they ask for -- at most 5 % (RT_CLOCK_SLEW_PERMILLE) of the block,
+ * so the beat runs at most 5 % fast or slow while it catches up (10 ms in 0.2 s), and no 16th is skipped. */
 void rt_clock_block(rt_engine_t *e, int frames)
 {
     rt_clock_anchor_t a;

@@ -356,8 +356,8 @@ typedef struct rt_model rt_model_t;
  * frames played: inaudible, the AI's grid never skips a step); a larger one -- joining a
  * session, a jump -- is taken at once. */
 #define RT_CLOCK_RING_SIZE   64
-#define RT_CLOCK_SLEW_PERMILLE 10    /* the origin may move this many thousandths of a block per block */
-#define RT_CLOCK_JUMP_MS       20    /* a phase error above this many ms is corrected at once */
+#define RT_CLOCK_SLEW_PERMILLE 50    /* the origin may move this many thousandths of a block per block */
+#define RT_CLOCK_JUMP_MS       10    /* a phase error above this many ms is corrected at once */
 #define RT_CLOCK_KEEP        (-1)    /* anchor.playing: leave the transport running or stopped */
 
 typedef struct rt_clock_anchor {

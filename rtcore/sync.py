@@ -215,10 +215,12 @@ class MidiClockIn(ClockSource):
         elif status == 0xF2 and len(msg) >= 3:               # Song Position Pointer, in 16ths
             self.position = ((msg[2] & 0x7F) << 7 | (msg[1] & 0x7F)) * 6
             self.ticks.clear()
-        elif status == 0xF8 and self.running:
+        elif status == 0xF8:
             self._tick(arrival_ns)
 
     def _tick(self, arrival_ns: int) -> None:
+        """A clock tick. The tempo follows every tick (many devices send clock while stopped);
+        the beat and the transport only between Start/Continue and Stop."""
         k = self.position
         self.position += 1
         self.counters["ticks"] += 1
@@ -232,7 +234,9 @@ class MidiClockIn(ClockSource):
         if abs(self.bpm - self._tempo_seen) >= TEMPO_NOTICE_BPM:
             self._tempo_seen = self.bpm
             self.session.follow_tempo(self.bpm)
-        first = len(self.ticks) == MIDI_MIN_TICKS
+        if not self.running:
+            return
+        first = not self.session.playing
         if first:
             self.session.playing = True
         self._anchor(self.session.frame_at(int(at_k)), k / MIDI_CLOCK_PPQN, self.bpm, 1, jump=first)

@@ -85,7 +85,8 @@ def osc_tables() -> str:
     for addr, args, doc in OUTGOING:
         out.append(f"| `{addr}` | {_cell(args)} | {_cell(doc)} |")
     out += ["", "Stats pairs, in this order: " + ", ".join(f"`{n}`" for n in STATS_FIELDS)
-            + " (times in µs, `tempo` the session's BPM, `transport_playing` 0/1), then the server's own counters "
+            + " (times in µs, `tempo` the session's BPM, `transport_tempo` the engine's beats per minute of its own "
+            "frames, `clock_error_ms` an external clock's last phase error, `transport_playing` 0/1), then the server's own counters "
             + ", ".join(f"`osc_{n}`" for n in COUNTERS) + "."]
     return "\n".join(out) + "\n"
 

@@ -438,6 +438,7 @@ class MidiOutput:
         (24 * tempo), from the engine's transport; each sent when CLOCK_MONOTONIC reaches that
         frame's time (:meth:`ClockModel.time_at`). Tempo and transport are re-read at least
         every :data:`CLOCK_MAX_SLEEP`, so a tempo change or a stop takes effect at once."""
+        _raise_priority()            # SCHED_FIFO 20 when allowed: ticks leave on time on a busy machine
         sr = float(self.session.engine.sample_rate)
         running = False
         tick = 0                     # index of the next tick (beat = tick / 24)
@@ -473,11 +474,11 @@ class MidiOutput:
                 target = st.transport_origin + tick * frames_per_tick
                 if not self._wait_frame(target, CLOCK_MAX_SLEEP):
                     continue                             # not yet: re-read tempo and transport first
+                # every tick is sent, late ones at once: a receiver counts ticks for its position
+                # and its tempo, so a skipped tick would put it behind and slow it down
                 self.send([CLOCK])
                 self.counters["clock_ticks"] += 1
                 tick += 1
-                if self.session.clock.now() - target > 4 * frames_per_tick:    # fell far behind: skip
-                    tick = max(tick, math.ceil((self.session.clock.now() - st.transport_origin) / frames_per_tick))
         except RtCoreError as exc:          # the engine closed under us
             self.session.log(f"MIDI clock stopped: {exc}")
 

@@ -26,7 +26,7 @@ from .midi_time import clock_pair
 
 ANCHOR_SECONDS = 0.01          # Link: a reading every 10 ms
 MIDI_CLOCK_PPQN = 24
-MIDI_FIT_TICKS = 96            # MIDI clock: tempo from a line through the last 4 beats of ticks
+MIDI_FIT_TICKS = 192           # MIDI clock: tempo from a line through the last 8 beats of ticks
 MIDI_MIN_TICKS = 12            # ... once half a beat of them has come
 TEMPO_NOTICE_BPM = 0.05        # smaller tempo changes do not re-send tempo-synced parameters
 

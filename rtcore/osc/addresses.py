@@ -26,10 +26,11 @@ AI_SHORTCUTS = {"enable": "enabled", "style": "style", "temperature": "temperatu
 STATS_FIELDS = ("xruns", "overruns", "cb_p50_us", "cb_p99_us", "cb_max_us", "period_us", "events_in",
                 "events_dropped", "events_late", "events_stale", "graph_swaps", "nonfinite_blocks",
                 "notes_out", "notes_out_dropped", "ai_steps", "ai_missed_deadlines", "ai_late_notes",
-                "transport_playing", "tempo")
+                "transport_playing", "tempo", "transport_tempo", "clock_jumps", "clock_error_ms")
 """Engine counters in the stats reply (names of :class:`rtcore.Stats`, µs; ``tempo`` is the
-session's BPM), in this order, followed by the server's own counters prefixed ``osc_``
-(see ``OscServer.counters()``)."""
+session's BPM in real time, ``transport_tempo`` the beats per minute of the engine's own frames,
+which an external clock corrects for the device's real rate), in this order, followed by the
+server's own counters prefixed ``osc_`` (see ``OscServer.counters()``)."""
 
 
 @dataclass(frozen=True)

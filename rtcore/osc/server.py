@@ -161,7 +161,8 @@ class OscServer:
         st = self.session.engine.stats()
         out: list[Any] = []
         for name in STATS_FIELDS:
-            v = self.session.tempo if name == "tempo" else getattr(st, name)   # the BPM /transport/tempo reports
+            # "tempo": the BPM /transport/tempo reports; "transport_tempo": the engine's (stats.tempo)
+            v = self.session.tempo if name == "tempo" else (st.tempo if name == "transport_tempo" else getattr(st, name))
             out += [name, float(v) if isinstance(v, float) else int(v)]
         for name, v in self.counters().items():
             out += [f"osc_{name}", int(v)]

@@ -7,7 +7,7 @@ beat of the engine's transport at that instant (from the engine's origin and tem
 model's frame for that time -- what the AI's grid and MIDI clock out follow). With --tempo-at T
 --tempo BPM it asks the Link session for a new tempo T seconds in and prints ``tempo-set <ns>``.
 
-    python tests/e2e/link_peer.py NAME --seconds 8 [--every 0.02] [--tempo-at 4 --tempo 132]
+    python benchmarks/link_peer.py NAME --seconds 8 [--every 0.02] [--tempo-at 4 --tempo 132]
 """
 from __future__ import annotations
 

@@ -43,8 +43,8 @@ BY_STATUS: dict[int, MidiMessage] = {m.status: m for m in CHANNEL_MESSAGES}
 
 #: system messages (status 0xF0-0xFF): none plays anything; the input drops them
 SYSTEM_MESSAGES: tuple[tuple[str, str], ...] = (
-    ("clock, start, continue, stop, song position", "ignored (rtcore's tempo comes from the patch, OSC or "
-                                                     "`/rtcore/transport/tempo`)"),
+    ("clock, start, continue, stop, song position", "followed when the patch says `[clock] source = \"midi\"` "
+                                                     "(tempo, transport, position); else ignored"),
     ("SysEx, active sensing, MTC, tune request, reset", "ignored"),
 )
 

@@ -436,7 +436,7 @@ def _parse_ai_key(ctx: _Ctx, t: str, key: str, value: Any, spec: NodeSpec, patch
     if key == "model":
         if not isinstance(value, str) or not value:
             raise ctx.fail(t, "key 'model' must be a path to an .onnx step model")
-        file = (patch.path.parent / value).resolve() if not Path(value).is_absolute() else Path(value)
+        file = _named_file(ctx, t, key, value, patch)
         if not is_file(file):
             raise ctx.fail(t, f"key 'model': {file} does not exist (train one with `rtcore train`)")
         spec.config["model"] = str(file)
@@ -445,6 +445,13 @@ def _parse_ai_key(ctx: _Ctx, t: str, key: str, value: Any, spec: NodeSpec, patch
         if not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names):
             raise ctx.fail(t, "key 'to' must be a node name or a list of node names (instruments)")
         spec.config["to"] = ",".join(names)
+
+
+def _named_file(ctx: _Ctx, t: str, key: str, name: str, patch: Patch) -> Path:
+    """The file that key ``key`` names: absolute, or relative to the patch's folder."""
+    if "\x00" in name:           # TOML allows it ("\u0000"); a file name cannot hold it
+        raise ctx.fail(t, f"key '{key}' = {name!r}: a file name cannot hold a NUL character")
+    return Path(name) if Path(name).is_absolute() else (patch.path.parent / name).resolve()
 
 
 def _parse_sample(ctx: _Ctx, t: str, raw: Any, patch: Patch) -> SampleZone:
@@ -459,7 +466,7 @@ def _parse_sample(ctx: _Ctx, t: str, raw: Any, patch: Patch) -> SampleZone:
     f = raw.get("file")
     if not isinstance(f, str) or not f:
         raise ctx.fail(t, "missing key 'file' (a WAV file, relative to the patch's folder)")
-    file = (patch.path.parent / f).resolve() if not Path(f).is_absolute() else Path(f)
+    file = _named_file(ctx, t, "file", f, patch)
     if not is_file(file):
         raise ctx.fail(t, f"key 'file': {file} does not exist")
     try:

@@ -200,6 +200,9 @@ def node_type_for(raw: dict, base: Path, sample_rate: float) -> NodeType:
     """The node type a patch's ``[[node]]`` of type "ladspa" or "lv2" asks for (keys
     ``plugin`` + ``label`` or ``id``; ``uri``). Raises :class:`PatchError`-compatible
     one-line errors (the caller adds the file and table)."""
+    for key in ("uri", "plugin", "label"):
+        if isinstance(raw.get(key), str) and "\x00" in raw[key]:     # C would read it cut short
+            raise PatchError(f"key '{key}' = {raw[key]!r} cannot hold a NUL character")
     if raw.get("type") == "lv2":
         uri = raw.get("uri")
         if not isinstance(uri, str) or not uri:

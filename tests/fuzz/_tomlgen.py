@@ -30,7 +30,7 @@ def _is_table_array(v: Any) -> bool:
 
 def _table(lines: list[str], path: list[str], d: dict[str, Any], array_item: bool,
            inline: Callable[[], bool]) -> None:
-    sections = {k for k, v in d.items() if (isinstance(v, dict) or _is_table_array(v)) and not (path and inline())}
+    sections = [k for k, v in d.items() if (isinstance(v, dict) or _is_table_array(v)) and not (path and inline())]
     if path:
         header = ".".join(key(k) for k in path)
         lines.append(f"[[{header}]]" if array_item else f"[{header}]")

@@ -236,3 +236,18 @@ def test_midi_file_with_an_absurd_delta_time_is_a_media_error(tmp_path):
     f.write_bytes(data)
     with pytest.raises(MediaFileError, match="delta times are damaged"):
         read_midi(f, 48000)
+
+
+# ---- fuzz_patch: a NUL character in a file or plugin name ---------------------------------------
+@pytest.mark.parametrize("node, key", [
+    ('type = "ai"\nmodel = "m\\u0000.onnx"', "model"),                                    # ValueError in resolve()
+    ('type = "sampler"\n[[node.sample]]\nfile = "kick\\u0000.wav"', "file"),              # ValueError in resolve()
+    ('type = "ladspa"\nplugin = "cmt.so"\nlabel = "amp_mono\\u0000x"', "label"),          # C read "amp_mono"
+    ('type = "lv2"\nuri = "http://lv2plug.in/plugins/eg-amp\\u0000x"', "uri"),            # C read the URI cut short
+])
+def test_nul_character_in_a_name_is_a_patch_error(write_patch, node, key):
+    """Input: TOML strings with \\u0000 in a model or sample file name (Path.resolve() raised
+    ValueError: embedded null byte) or a plugin label/URI (the C side silently read it cut short
+    and loaded another plugin than the patch names)."""
+    msg = patch_error(write_patch, f'[[node]]\nname = "n"\n{node}\n')
+    assert f"key '{key}'" in msg and "NUL" in msg

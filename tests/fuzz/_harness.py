@@ -9,12 +9,14 @@ A **finding** is any outcome the engine's contract forbids for bad input:
 * an error message (exception text, a log line, an OSC error reason) with a line break in it;
 * a broken post-condition the target checks itself (it raises :class:`Finding`), e.g. an OSC
   datagram that got neither a handled message nor an ``/rtcore/error`` reply;
-* a crash of the process (segfault, abort) or a hang: libFuzzer catches those, writes the input
-  to the findings folder and stops; the summary then says ``"died": true``.
+* a crash of the process (segfault, abort), a hang (longer than ``--timeout``) or running out of
+  memory: libFuzzer catches those, writes the input to the findings folder (``crash-*``,
+  ``timeout-*``, ``oom-*``) and ends the process with an error status, before the summary line;
+  ``benchmarks/fuzz_all.py`` counts each such death as a crash and starts the target again.
 
 Each finding's input is saved under ``--findings`` (``finding-<sha1>`` plus a ``.txt`` with the
-traceback; hangs and crashes as libFuzzer's ``timeout-*`` / ``crash-*``) and the first traceback of
-each distinct finding (exception type + innermost rtcore frame) is printed.
+traceback) and the first traceback of each distinct finding (exception type + innermost rtcore
+frame) is printed.
 
 Every script takes::
 
@@ -98,13 +100,6 @@ class Tally:
     findings: int = 0
     distinct: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    died: bool = False            # the process ended abnormally (crash, hang, out of memory)
-    died_reason: str = ""
-
-    @property
-    def crashes(self) -> int:
-        """Findings, plus one if the process died (libFuzzer stops at a crash or a hang)."""
-        return self.findings + int(self.died)
 
 
 def run_one(target: OneInput, data: bytes, tally: Tally, on_finding: Callable[[str, BaseException, bytes], None]
@@ -173,7 +168,7 @@ class Fuzzer:
         if self._stop_on_finding:
             raise exc
 
-    def _write_status(self, final: bool = False) -> None:
+    def _write_status(self) -> None:
         self.tally.seconds = round(time.monotonic() - self._t0, 3)
         if self._summary is not None:
             self._summary.parent.mkdir(parents=True, exist_ok=True)
@@ -182,15 +177,13 @@ class Fuzzer:
             tmp.replace(self._summary)
 
     def summary(self) -> dict:
-        d = asdict(self.tally)
-        d["crashes"] = self.tally.crashes
-        return d
+        return asdict(self.tally)
 
     def _finish(self) -> None:
-        self._write_status(final=True)
+        self._write_status()
         t = self.tally
         rate = t.inputs / t.seconds if t.seconds else 0.0
-        print(f"\nfuzz {self.name}: {t.inputs} inputs, {t.crashes} crashes/findings "
+        print(f"\nfuzz {self.name}: {t.inputs} inputs, {t.findings} crashes/findings "
               f"({len(t.distinct)} distinct), {t.rejected} rejected with a one-line error, "
               f"{t.seconds:.1f} s ({rate:.0f} inputs/s)", flush=True)
         for sig, n in sorted(t.distinct.items()):

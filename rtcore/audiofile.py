@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MediaFileError
+from .paths import is_file
 
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 
@@ -18,7 +19,7 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise MediaFileError(f"{path}: no such audio file")
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)

@@ -4,13 +4,25 @@ exception, so ``except ValueError`` works where it should)."""
 from __future__ import annotations
 
 
+# line breaks (everything str.splitlines() splits on) and other control characters -> escapes
+_ESCAPES = {c: repr(chr(c))[1:-1] for c in [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]}
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and control characters escaped as Python writes them
+    (``\\n``, ``\\x1b`` ...): a message that quotes what the user wrote -- a TOML key, an OSC
+    address, a file name -- still prints as one line."""
+    return text.translate(_ESCAPES)
+
+
 class RtCoreError(Exception):
-    """Base class of every rtcore error. ``code`` is the C RT_ERR_* value (or 0)."""
+    """Base class of every rtcore error. ``code`` is the C RT_ERR_* value (or 0).
+    The message is always one line (see :func:`one_line`)."""
 
     code: int = 0
 
     def __init__(self, message: str, code: int | None = None) -> None:
-        super().__init__(message)
+        super().__init__(one_line(str(message)))
         if code is not None:
             self.code = code
 

@@ -27,7 +27,9 @@ there (counted in ``reanchors``). The latter catches *lost deltas*: RtMidi's JAC
 updates its last time on messages it then filters out, and python-rtmidi filters SysEx,
 timing clock and active sensing by default -- call
 ``midi_in.ignore_types(sysex=False, timing=False, active_sense=False)`` and drop those in
-Python, or every filtered message silently takes its delta away from the sum.
+Python, or every filtered message silently takes its delta away from the sum. And a delta
+RtMidi cannot give (negative, NaN, longer than :data:`MAX_DELTA_S`) starts the sum again at
+that message, stamped at its arrival (counted in ``bad_deltas``).
 
 Threads: :meth:`MidiTimestamper.stamp` is meant for the one thread that receives the
 messages (rtmidi's callback runs on the JACK process thread, holding the GIL).
@@ -40,6 +42,9 @@ from typing import Callable
 #: the clock libjack's jack_get_time() reads on Linux with jackd2 1.9.21 (measured here; the
 #: disassembly of libjack.so.0 calls clock_gettime with clock id 4)
 JACK_CLOCK: int = getattr(time, "CLOCK_MONOTONIC_RAW", time.CLOCK_MONOTONIC)
+
+#: the longest delta taken as one (s); a longer one, a negative one or NaN is not a delta RtMidi gives
+MAX_DELTA_S = 86400.0
 
 #: (source-clock ns, CLOCK_MONOTONIC ns) read together
 ClockPair = Callable[[], "tuple[int, int]"]
@@ -86,6 +91,7 @@ class MidiTimestamper:
         self._last_src = 0
         self.messages = 0
         self.reanchors = 0
+        self.bad_deltas = 0
 
     @property
     def offset_ns(self) -> float | None:
@@ -99,7 +105,11 @@ class MidiTimestamper:
         arrival, read now when omitted."""
         src, mono = arrival if arrival is not None else self._now()
         if self.messages:
-            self._cum_us += round(delta * 1e6)        # exact: deltas are whole µs of libjack's clock
+            if 0.0 <= delta <= MAX_DELTA_S:
+                self._cum_us += round(delta * 1e6)    # exact: deltas are whole µs of libjack's clock
+            else:                                     # not a delta (NaN, negative, absurd): count it and
+                self.bad_deltas += 1                  # start the sum again here, at this message's arrival
+                self._cum_us, self._offset = 0, None
         self.messages += 1
         cum_ns = self._cum_us * 1000
         sample = src - cum_ns                          # >= the first event's time

@@ -6,21 +6,31 @@ from pathlib import Path
 from .engine import Event
 from .errors import MediaFileError
 from .patch import CCMap
+from .paths import is_file
+
+
+MAX_SECONDS = 24 * 3600.0      # no piece lasts a day: an event later than this means damaged delta times
 
 
 def read_midi(path: str | Path, sample_rate: float) -> tuple[list[Event], int]:
     """Read a MIDI file. Returns (events with ``time`` in frames from the start, frame of the
     last event). Tempo changes are honoured. MIDI channels 0-15 become rtcore channels 1-16.
 
-    Raises :class:`MediaFileError` (one line naming the file) if it is not a MIDI file."""
+    Raises :class:`MediaFileError` (one line naming the file) if it is not a MIDI file, uses
+    SMPTE timing, or has an event later than :data:`MAX_SECONDS`."""
     import mido
 
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise MediaFileError(f"{path}: no such MIDI file")
     try:
         mid = mido.MidiFile(str(path))
+        if mid.ticks_per_beat <= 0:     # mido reads an SMPTE division (negative) as ticks per beat
+            raise MediaFileError(f"{path}: time division {mid.ticks_per_beat}: SMPTE frame-based timing (or 0) "
+                                 f"is not supported (save the file with ticks per beat)")
         messages = list(mid)            # merged tracks, delta times in seconds (tempo map applied)
+    except MediaFileError:
+        raise
     except Exception as exc:  # noqa: BLE001 - mido raises OSError, EOFError, ValueError, KeyError ...
         raise MediaFileError(f"{path}: not a readable MIDI file ({type(exc).__name__}: {exc})") from None
     events: list[Event] = []
@@ -28,6 +38,9 @@ def read_midi(path: str | Path, sample_rate: float) -> tuple[list[Event], int]:
     last = 0
     for msg in messages:
         t += msg.time
+        if t > MAX_SECONDS:          # mido reads delta times of any length (the standard allows 4 bytes)
+            raise MediaFileError(f"{path}: an event at {t:.0f} s, later than {MAX_SECONDS:.0f} s: the file's "
+                                 f"delta times are damaged")
         frame = int(round(t * sample_rate))
         ev = midi_message_event(msg, frame)
         if ev is not None:

@@ -39,8 +39,8 @@ class ParamInfo:
                 if value in self.choices:
                     return float(self.choices.index(value))
                 raise ValueError(f"must be one of {', '.join(self.choices)} (got {value!r})")
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() \
-                    and 0 <= value < len(self.choices):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < len(self.choices) \
+                    and float(value).is_integer():       # range first: float() of a huge int overflows
                 return float(value)
             raise ValueError(f"must be one of {', '.join(self.choices)} (got {value!r})")
         if self.kind == "bool":
@@ -49,9 +49,9 @@ class ParamInfo:
             raise ValueError(f"must be true or false (got {value!r})")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"must be a number {self.range_text()} (got {value!r})")
-        v = float(value)
-        if not (self.min <= v <= self.max):
+        if not (self.min <= value <= self.max):       # before float(): a huge int would overflow
             raise ValueError(f"must be within {self.range_text()} (got {value!r})")
+        v = float(value)
         if self.kind == "int" and not v.is_integer():
             raise ValueError(f"must be a whole number {self.range_text()} (got {value!r})")
         return v

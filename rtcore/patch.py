@@ -20,6 +20,7 @@ from . import midi_spec
 from .errors import PatchError, RtCoreError
 from .graphspec import GraphSpec, NodeSpec, SampleZone
 from .params import NodeType, ParamInfo, node_types
+from .paths import is_file, read_regular_file
 from .plugins import is_plugin_type, node_type_for
 
 ENGINE_KEYS = {
@@ -69,6 +70,7 @@ SNAPSHOT_KEYS = {
     "glide": "seconds the float parameters take to reach their values (0-60, default 0); others switch at once",
 }
 LEARN_SUFFIX = ".learn.toml"     # MIDI-learn sidecar: keys.toml -> keys.learn.toml
+MAX_PATCH_BYTES = 4 * 1024 * 1024   # a patch is a few KB: a bigger "patch" is a mistake (or /dev/zero)
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,46}$")
 
 
@@ -168,10 +170,10 @@ def _number(ctx: _Ctx, table: str, key: str, value: Any, lo: float, hi: float, i
             unit: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ctx.fail(table, f"key '{key}' must be a number {lo:g}..{hi:g}{unit} (got {value!r})")
+    if not (lo <= value <= hi):     # first: an int of any size compares exactly, float() would overflow
+        raise ctx.fail(table, f"key '{key}' = {value!r} is out of range: allowed {lo:g}..{hi:g}{unit}")
     if integer and not float(value).is_integer():
         raise ctx.fail(table, f"key '{key}' must be a whole number {lo:g}..{hi:g}{unit} (got {value!r})")
-    if not (lo <= value <= hi):
-        raise ctx.fail(table, f"key '{key}' = {value!r} is out of range: allowed {lo:g}..{hi:g}{unit}")
     return float(value)
 
 
@@ -181,12 +183,7 @@ def load_patch(path: str | Path, sample_rate: int | None = None) -> Patch:
     Raises :class:`PatchError` (one line naming file, table, key, allowed values)."""
     path = Path(path)
     ctx = _Ctx(path)
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise PatchError(f"{path}: no such patch file") from None
-    except OSError as exc:
-        raise PatchError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    text = _read_toml_bytes(path, "patch")
     try:
         doc = tomllib.loads(text.decode("utf-8"))
     except UnicodeDecodeError:
@@ -194,6 +191,18 @@ def load_patch(path: str | Path, sample_rate: int | None = None) -> Patch:
     except tomllib.TOMLDecodeError as exc:
         raise PatchError(f"{path}: TOML syntax error: {exc}") from None
     return parse_patch(doc, path, sample_rate)
+
+
+def _read_toml_bytes(path: Path, what: str) -> bytes:
+    """The bytes of a patch (or MIDI-learn) file; one-line PatchError if it cannot be read."""
+    try:
+        return read_regular_file(path, MAX_PATCH_BYTES)
+    except FileNotFoundError:
+        raise PatchError(f"{path}: no such {what} file") from None
+    except OSError as exc:
+        raise PatchError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:       # a device, a FIFO, a huge file
+        raise PatchError(f"{path}: cannot read: {exc} (a {what} is a small TOML text file)") from None
 
 
 def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None) -> Patch:
@@ -350,7 +359,7 @@ def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None)
     if path.name.endswith(LEARN_SUFFIX):
         raise ctx.fail("top level", f"this is a MIDI-learn sidecar file; load the patch it belongs to")
     sidecar = patch.learn_path
-    if sidecar.is_file():
+    if is_file(sidecar):
         learned = load_learned(sidecar, graph, types)
         keys = {(m.cc, m.channel) for m in learned}
         patch.cc_maps = [m for m in patch.cc_maps if (m.cc, m.channel) not in keys] + learned
@@ -450,8 +459,8 @@ def _parse_ai_key(ctx: _Ctx, t: str, key: str, value: Any, spec: NodeSpec, patch
     if key == "model":
         if not isinstance(value, str) or not value:
             raise ctx.fail(t, "key 'model' must be a path to an .onnx step model")
-        file = (patch.path.parent / value).resolve() if not Path(value).is_absolute() else Path(value)
-        if not file.is_file():
+        file = _named_file(ctx, t, key, value, patch)
+        if not is_file(file):
             raise ctx.fail(t, f"key 'model': {file} does not exist (train one with `rtcore train`)")
         spec.config["model"] = str(file)
     else:   # to: the instrument(s) that play the AI's notes; checked once every node is known
@@ -459,6 +468,13 @@ def _parse_ai_key(ctx: _Ctx, t: str, key: str, value: Any, spec: NodeSpec, patch
         if not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names):
             raise ctx.fail(t, "key 'to' must be a node name or a list of node names (instruments)")
         spec.config["to"] = ",".join(names)
+
+
+def _named_file(ctx: _Ctx, t: str, key: str, name: str, patch: Patch) -> Path:
+    """The file that key ``key`` names: absolute, or relative to the patch's folder."""
+    if "\x00" in name:           # TOML allows it ("\u0000"); a file name cannot hold it
+        raise ctx.fail(t, f"key '{key}' = {name!r}: a file name cannot hold a NUL character")
+    return Path(name) if Path(name).is_absolute() else (patch.path.parent / name).resolve()
 
 
 def _parse_sample(ctx: _Ctx, t: str, raw: Any, patch: Patch) -> SampleZone:
@@ -473,8 +489,8 @@ def _parse_sample(ctx: _Ctx, t: str, raw: Any, patch: Patch) -> SampleZone:
     f = raw.get("file")
     if not isinstance(f, str) or not f:
         raise ctx.fail(t, "missing key 'file' (a WAV file, relative to the patch's folder)")
-    file = (patch.path.parent / f).resolve() if not Path(f).is_absolute() else Path(f)
-    if not file.is_file():
+    file = _named_file(ctx, t, "file", f, patch)
+    if not is_file(file):
         raise ctx.fail(t, f"key 'file': {file} does not exist")
     try:
         data, sr = read_audio(file)
@@ -603,8 +619,8 @@ def load_learned(path: Path, graph: GraphSpec, types: dict[str, NodeType] | None
     types = types or node_types()
     ctx = _Ctx(path)
     try:
-        doc = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        doc = tomllib.loads(_read_toml_bytes(path, "MIDI-learn").decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PatchError(f"{path}: cannot read the MIDI-learn file: {exc}") from None
     for key in doc:
         if key != "midi":

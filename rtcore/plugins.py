@@ -21,9 +21,11 @@ from pathlib import Path
 from ._native import ffi, lib
 from .errors import NotFoundError, PatchError, check
 from .params import NodeType, node_types
+from .paths import is_file
 
 LADSPA_DEFAULT_PATH = ("/usr/local/lib/ladspa", "/usr/lib/ladspa", "/usr/lib/x86_64-linux-gnu/ladspa",
                        "~/.ladspa")
+LADSPA_MAX_ID = 2**32 - 1          # rt_ladspa_load() takes the unique id as a uint32_t
 LADSPA_PREFIX = "ladspa:"
 LV2_PREFIX = "lv2:"
 FORMATS = ("ladspa", "lv2")
@@ -89,12 +91,12 @@ def find_ladspa_library(name: str, base: Path | None = None) -> Path:
     p = Path(name).expanduser()
     if p.is_absolute() or len(p.parts) > 1:
         full = p if p.is_absolute() else (base or Path.cwd()) / p
-        if full.is_file():
+        if is_file(full):
             return full.resolve()
         raise NotFoundError(f"LADSPA library {full} does not exist", lib.RT_ERR_NOT_FOUND)
     file = name if name.endswith(".so") else f"{name}.so"
     for folder in ladspa_path():
-        if (folder / file).is_file():
+        if is_file(folder / file):
             return (folder / file).resolve()
     names = [f.name for f in ladspa_libraries()]
     where = ":".join(str(f) for f in ladspa_path())
@@ -155,7 +157,7 @@ def load_ladspa(library: Path, label: str | None = None, plugin_id: int | None =
     err = ffi.new("char[512]")
     rc = lib.rt_ladspa_load(str(library).encode(), (label or "").encode(), int(plugin_id or 0),
                             float(sample_rate), err, 512)
-    if rc == lib.RT_ERR_NOT_FOUND and library.is_file():
+    if rc == lib.RT_ERR_NOT_FOUND and is_file(library):
         plugins = describe_ladspa(library)
         labels = [p.label for p in plugins]
         listing = ", ".join(f"{p.label} ({p.id})" for p in plugins) or "none"
@@ -198,6 +200,9 @@ def node_type_for(raw: dict, base: Path, sample_rate: float) -> NodeType:
     """The node type a patch's ``[[node]]`` of type "ladspa" or "lv2" asks for (keys
     ``plugin`` + ``label`` or ``id``; ``uri``). Raises :class:`PatchError`-compatible
     one-line errors (the caller adds the file and table)."""
+    for key in ("uri", "plugin", "label"):
+        if isinstance(raw.get(key), str) and "\x00" in raw[key]:     # C would read it cut short
+            raise PatchError(f"key '{key}' = {raw[key]!r} cannot hold a NUL character")
     if raw.get("type") == "lv2":
         uri = raw.get("uri")
         if not isinstance(uri, str) or not uri:
@@ -212,7 +217,8 @@ def node_type_for(raw: dict, base: Path, sample_rate: float) -> NodeType:
         raise PatchError("give the plugin's 'label' (or its unique 'id')")
     if label is not None and not isinstance(label, str):
         raise PatchError(f"key 'label' must be text (got {label!r})")
-    if plugin_id is not None and (isinstance(plugin_id, bool) or not isinstance(plugin_id, int) or plugin_id <= 0):
-        raise PatchError(f"key 'id' must be a positive whole number (got {plugin_id!r})")
+    if plugin_id is not None and (isinstance(plugin_id, bool) or not isinstance(plugin_id, int)
+                                  or not 0 < plugin_id <= LADSPA_MAX_ID):
+        raise PatchError(f"key 'id' must be a LADSPA unique id, a whole number 1..{LADSPA_MAX_ID} (got {plugin_id!r})")
     library = find_ladspa_library(plugin, base)
     return load_ladspa(library, label, plugin_id, sample_rate)

@@ -25,7 +25,7 @@ from . import midi_spec
 from ._native import lib
 from .clock import ClockModel
 from .engine import Engine, Event
-from .errors import NotFoundError, ParamRangeError, PatchError, RtCoreError
+from .errors import NotFoundError, ParamRangeError, PatchError, RtCoreError, one_line
 from .params import ParamInfo, node_types
 from .patch import CCMap, Patch, Snapshot, load_patch, save_learned
 
@@ -634,7 +634,9 @@ class Session:
             self._log_listeners.append(cb)
 
     def log(self, text: str) -> None:
-        """A one-line message for the log and the status display."""
+        """A one-line message for the log and the status display (line breaks and control
+        characters in it -- an OSC address, a port name -- are escaped)."""
+        text = one_line(text)
         self.errors.append(text)
         with self._lock:
             listeners = list(self._log_listeners)

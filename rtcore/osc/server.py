@@ -254,6 +254,9 @@ class OscServer:
             except wire.OscFormatError as exc:
                 self._error(sender, exc.address, exc.reason)
                 return
+            if not items:           # valid OSC, but the sender would hear nothing back at all
+                self._error(sender, "?", "empty bundle: it holds no messages")
+                return
             times: dict[int, tuple[int | None, bool]] = {}
             for timetag, element in items:
                 if timetag not in times:

@@ -18,6 +18,8 @@ from typing import Any
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing import osc_types
 
+from ..errors import one_line
+
 BUNDLE_PREFIX = b"#bundle\x00"
 IMMEDIATELY = 1                      # the OSC time tag meaning "now"
 NTP_UNIX_OFFSET_S = 2_208_988_800    # seconds from 1900-01-01 (NTP) to 1970-01-01 (Unix)
@@ -34,6 +36,7 @@ class OscFormatError(Exception):
     when it could not be read; ``reason``: one line."""
 
     def __init__(self, address: str, reason: str) -> None:
+        reason = one_line(reason)       # it may quote the datagram's bytes
         super().__init__(reason)
         self.address = address
         self.reason = reason

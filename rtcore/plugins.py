@@ -85,9 +85,10 @@ def _near(word: str, options: list[str], n: int = 3) -> str:
 
 def ladspa_library_path(name: str, base: Path | None = None) -> Path | None:
     """The file a patch's ``plugin = name`` means when ``name`` is a path (absolute, ``~``, or
-    with a folder part: relative to ``base``); None for a bare name looked up on the LADSPA path."""
+    with a folder part, "./x.so" included: relative to ``base``); None for a bare name looked up on
+    the LADSPA path."""
     p = Path(name).expanduser()
-    if p.is_absolute() or len(p.parts) > 1:
+    if p.is_absolute() or "/" in name:        # not Path.parts: Path("./x.so").parts is ("x.so",)
         return p if p.is_absolute() else (base or Path.cwd()) / p
     return None
 

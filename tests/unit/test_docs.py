@@ -15,6 +15,8 @@ def test_readme_node_tables_match_the_code():
 def test_every_node_type_is_documented():
     text = README.read_text()
     for name, t in node_types().items():
+        if ":" in name:         # a plugin type another test loaded (ladspa:..., lv2:...): not a built-in
+            continue
         assert f"**`{name}`**" in text
         for p in t.params:
             assert f"| `{p.name}` |" in text

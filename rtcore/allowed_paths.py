@@ -43,9 +43,7 @@ def rtcore_path() -> list[Path]:
 def patch_file_folders(patch_folder: Path) -> list[Path]:
     """Where the files a patch in ``patch_folder`` names may lie: the patch's folder,
     :func:`rtcore_path`, the LADSPA folders (resolved)."""
-    from .plugins import ladspa_path
-
-    return _unique([patch_folder.resolve()] + rtcore_path() + [p.resolve() for p in ladspa_path()])
+    return _unique([patch_folder.resolve()] + rtcore_path() + ladspa_folders())
 
 
 def is_inside(path: Path, folders: list[Path]) -> bool:
@@ -63,7 +61,8 @@ def check_patch_file(path: Path, patch_folder: Path) -> Path:
     folders = patch_file_folders(patch_folder)
     if not is_inside(full, folders):
         raise PathNotAllowedError(f"{full.resolve()} is outside the folders a patch may read from "
-                                  f"({_describe(folders, patch_folder)}); {ALLOW_HINT}")
+                                  f"(the patch's folder {folders[0]}; {_rtcore_path_text()}; LADSPA folders "
+                                  f"{':'.join(str(p) for p in ladspa_folders())}); {ALLOW_HINT}")
     return full.resolve()
 
 
@@ -76,19 +75,20 @@ def check_osc_patch(path: Path, current_folder: Path) -> Path:
     folders = _unique([current_folder.resolve()] + rtcore_path())
     if not is_inside(full, folders):
         raise PathNotAllowedError(f"{full.resolve()} is outside the current patch's folder ({folders[0]}) and "
-                                  f"RTCORE_PATH ({':'.join(str(f) for f in folders[1:])}); to load it over OSC, "
-                                  f"add its folder to RTCORE_PATH")
+                                  f"{_rtcore_path_text()}; to load it over OSC, add its folder to RTCORE_PATH")
     return full
 
 
-def _describe(folders: list[Path], patch_folder: Path) -> str:
-    patch = patch_folder.resolve()
+def ladspa_folders() -> list[Path]:
+    """The LADSPA folders, resolved."""
     from .plugins import ladspa_path
 
-    ladspa = {p.resolve() for p in ladspa_path()}
-    rest = [f for f in folders if f != patch and f not in ladspa]
-    return (f"the patch's folder {patch}; RTCORE_PATH {':'.join(str(f) for f in rest)}; "
-            f"LADSPA folders {':'.join(str(f) for f in folders if f in ladspa)}")
+    return _unique([p.resolve() for p in ladspa_path()])
+
+
+def _rtcore_path_text() -> str:
+    extra = [str(f) for f in rtcore_path() if f != PROJECT_MODELS_DIR]
+    return f"RTCORE_PATH {':'.join(extra) if extra else '(unset)'} + rtcore's models folder {PROJECT_MODELS_DIR}"
 
 
 def _unique(folders: list[Path]) -> list[Path]:

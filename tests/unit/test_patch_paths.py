@@ -72,7 +72,7 @@ def test_a_model_outside_the_allowed_folders_is_refused(gig, elsewhere):
     p = gig / "p.toml"
     p.write_text(AI.format(model=elsewhere / "m.onnx"))
     refused(p, "[[node]] 'harm'", "key 'model'", str(elsewhere / "m.onnx"), f"the patch's folder {gig}",
-            str(PROJECT_MODELS_DIR))
+            f"RTCORE_PATH (unset) + rtcore's models folder {PROJECT_MODELS_DIR}")
     assert load_patch(p, allow_any_path=True).graph.node("harm").config["model"] == str(elsewhere / "m.onnx")
 
 
@@ -166,7 +166,7 @@ def test_rtcore_path_allows_its_folders(gig, elsewhere, tmp_path, monkeypatch):
     assert load_patch(p).graph.node("harm").config["model"] == str(elsewhere / "m.onnx")
     assert rtcore_path() == [other, Path(f"~/nowhere-{id(p)}").expanduser(), elsewhere, PROJECT_MODELS_DIR]
     monkeypatch.setenv("RTCORE_PATH", str(other))
-    refused(p, f"RTCORE_PATH {other}:{PROJECT_MODELS_DIR}")
+    refused(p, f"RTCORE_PATH {other} + rtcore's models folder {PROJECT_MODELS_DIR}")
 
 
 def test_the_project_models_folder_is_always_allowed(gig, monkeypatch):

@@ -77,7 +77,8 @@ def is_loopback(host: str) -> bool:
 
 
 def network_warning(host: str, port: int) -> str:
-    """The loud warning for a server on a non-loopback address without an allow list."""
-    return (f"WARNING: OSC listens on {host}:{port} with no --osc-allow: anyone on the network can control the "
+    """The warning for a server on a non-loopback address without an allow list (the session
+    log gets it with a ``WARNING:`` in front, stderr with ``rtcore: warning:``)."""
+    return (f"OSC listens on {host}:{port} with no --osc-allow: anyone on the network can control the "
             f"engine (play notes, change every parameter, load patches); restrict it with "
             f"--osc-allow CIDR[,CIDR...], e.g. --osc-allow {EXAMPLE}")

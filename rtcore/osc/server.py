@@ -134,7 +134,7 @@ class OscServer:
         self._thread.start()
         self.subscribers.start()
         if self.open_to_network:
-            self.session.log(self.network_warning())
+            self.session.log(f"WARNING: {self.network_warning()}")
         return self
 
     def close(self) -> None:

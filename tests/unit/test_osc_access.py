@@ -135,7 +135,7 @@ def test_a_network_address_without_an_allow_list_warns(session):
     with OscServer(session, host="0.0.0.0", port=0) as server:
         assert server.open_to_network
         warning = [line for line in session.errors if line.startswith("WARNING")]
-        assert len(warning) == 1 and warning[0] == server.network_warning()
+        assert len(warning) == 1 and warning[0] == f"WARNING: {server.network_warning()}"
         assert "anyone on the network can control the engine" in warning[0]
         assert "--osc-allow" in warning[0] and f"0.0.0.0:{server.address[1]}" in warning[0]
     session.errors.clear()
@@ -154,7 +154,7 @@ def test_play_warns_on_stderr_and_the_status_line(session, patches_dir):
                        session, stack, warnings.append)
         assert "OPEN TO THE NETWORK" in session.surfaces["OscServer"]
     assert len(warnings) == 1 and "anyone on the network can control the engine" in warnings[0]
-    assert any(line == warnings[0] for line in session.errors)      # the status screen's log has it too
+    assert f"WARNING: {warnings[0]}" in session.errors               # the status screen's log has it too
     warnings.clear()
     with ExitStack() as stack:
         _open_surfaces(PerformOptions(patches_dir / "keys.toml", midi=False, osc_host="0.0.0.0", osc_port=0,

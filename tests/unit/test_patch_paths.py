@@ -82,6 +82,11 @@ def test_dotdot_does_not_escape(gig, elsewhere):
     refused(p, "key 'model'", str(elsewhere / "m.onnx"))
     p.write_text(SAMPLER.format(file="sub/../../elsewhere/kick.wav"))
     refused(p, "[[node]] 'kit' [[node.sample]] #1", "key 'file'", str(elsewhere / "kick.wav"))
+    sibling = gig.parent / (gig.name + "-evil")                      # a name that merely starts like the folder
+    sibling.mkdir()
+    (sibling / "m.onnx").write_bytes(b"x")
+    p.write_text(AI.format(model=f"../{sibling.name}/m.onnx"))
+    refused(p, "key 'model'", str(sibling / "m.onnx"))
 
 
 def test_a_symlink_is_judged_by_where_it_leads(gig, elsewhere):

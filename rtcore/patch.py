@@ -400,7 +400,7 @@ def _parse_node(ctx: _Ctx, i: int, raw: Any, types: dict[str, NodeType], graph: 
         if typ == "ladspa" and isinstance(plugin, str) and plugin:
             library = ladspa_library_path(plugin, patch.path.parent)
             if library is not None:          # a path, not a name on LADSPA_PATH: loading it runs its code
-                ctx.named_file(t, "plugin", str(library))
+                raw = {**raw, "plugin": str(ctx.named_file(t, "plugin", str(library)))}   # load what was checked
         try:
             nt = node_type_for(raw, patch.path.parent, patch.sample_rate)
         except RtCoreError as exc:

@@ -10,5 +10,5 @@ from .addresses import ADDRESSES, OUTGOING, STATS_FIELDS
 from .server import COUNTERS, DEFAULT_HOST, DEFAULT_PORT, OscServer
 from .wire import ntp_to_unix_ns, unix_ns_to_ntp
 
-__all__ = ["OscServer", "AccessList", "parse_allow_list", "ADDRESSES", "OUTGOING", "STATS_FIELDS", "COUNTERS", "DEFAULT_HOST", "DEFAULT_PORT",
-           "ntp_to_unix_ns", "unix_ns_to_ntp"]
+__all__ = ["OscServer", "AccessList", "parse_allow_list", "ADDRESSES", "OUTGOING", "STATS_FIELDS", "COUNTERS",
+           "DEFAULT_HOST", "DEFAULT_PORT", "ntp_to_unix_ns", "unix_ns_to_ntp"]

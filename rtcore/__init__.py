@@ -8,7 +8,7 @@ from __future__ import annotations
 from .engine import NOW, Engine, Event, Stats
 from .errors import (DeviceError, EngineStateError, FormatError, GraphCycleError, InvalidArgumentError,
                      MediaFileError, NotFoundError, OutOfMemoryError, ParamRangeError, PatchError,
-                     QueueFullError, RtCoreError)
+                     PathNotAllowedError, QueueFullError, RtCoreError)
 from .graphspec import GraphSpec, NodeSpec, SampleZone
 from .params import NodeType, ParamInfo, node_types
 from .patch import CCMap, Patch, load_patch
@@ -19,5 +19,5 @@ __all__ = [
     "Engine", "Event", "Stats", "NOW", "GraphSpec", "NodeSpec", "SampleZone", "NodeType", "ParamInfo",
     "node_types", "load_patch", "Patch", "CCMap", "RtCoreError", "DeviceError", "EngineStateError", "FormatError", "GraphCycleError",
     "InvalidArgumentError", "MediaFileError", "NotFoundError", "OutOfMemoryError", "ParamRangeError",
-    "PatchError", "QueueFullError",
+    "PatchError", "PathNotAllowedError", "QueueFullError",
 ]

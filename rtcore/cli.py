@@ -14,7 +14,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from .patch import load_patch
     from .render import render_to_file
 
-    patch = load_patch(args.patch, sample_rate=args.sample_rate)
+    patch = load_patch(args.patch, sample_rate=args.sample_rate, allow_any_path=args.allow_any_path)
     if args.midi is None and args.input is None and args.seconds is None:
         raise RtCoreError("render needs --midi, --input or --seconds (nothing to play)")
     if patch.uses_input and args.input is None:
@@ -48,7 +48,8 @@ def _cmd_play(args: argparse.Namespace) -> int:
         sample_rate=args.sample_rate, midi_file=args.midi_file, seconds=args.seconds, quiet=args.quiet,
         midi=not args.no_midi, midi_in=args.midi_in, midi_out=args.midi_out, midi_api=args.midi_api,
         osc=not args.no_osc, osc_host=args.osc_host, osc_port=args.osc_port,
-        latency=args.latency, watch=args.watch, learn=args.learn or [], record=args.record))
+        osc_allow=args.osc_allow, latency=args.latency, watch=args.watch, learn=args.learn or [],
+        record=args.record, allow_any_path=args.allow_any_path))
     return 0
 
 
@@ -134,10 +135,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .patch import load_patch
 
     for path in args.patches:
-        p = load_patch(path)
+        p = load_patch(path, allow_any_path=args.allow_any_path)
         print(f"{path}: ok ({len(p.graph.nodes)} nodes, {len(p.graph.connections)} connections, "
               f"{len(p.cc_maps)} CC maps, {p.sample_rate} Hz, block {p.block}, {p.tempo:g} BPM)")
     return 0
+
+
+def _add_allow_any_path(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-any-path", action="store_true", help="let the patch name files (model, "
+                        "samples, a LADSPA library path, its MIDI-learn sidecar) outside its folder, RTCORE_PATH "
+                        "and the LADSPA folders")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--midi-out", type=Path, help="also write a MIDI file: the player's track and the AI's voices")
     r.add_argument("--plot", type=Path, help="also write a piano-roll PNG (player and AI in different colours)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_allow_any_path(r)
     r.set_defaults(func=_cmd_render)
 
     p = sub.add_parser("play", help="play a patch live through PortAudio (Ctrl-C stops)")
@@ -182,7 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "to this parameter (repeat for more); saved next to the patch as <patch>.learn.toml")
     o = p.add_argument_group("OSC (python-osc)")
     o.add_argument("--osc-host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; "
-                   "0.0.0.0 = every network interface)")
+                   "0.0.0.0 = every network interface: give --osc-allow too)")
+    o.add_argument("--osc-allow", metavar="CIDR[,CIDR...]", help="only these IPv4 senders may control the "
+                   "engine, e.g. 192.168.1.0/24,10.0.0.5/32; other datagrams are dropped unread and counted "
+                   "(osc_denied)")
     o.add_argument("--osc-port", type=int, default=9000, help="UDP port (default 9000; 0 = any free port)")
     o.add_argument("--no-osc", action="store_true", help="no OSC server")
     p.add_argument("--record", type=Path, metavar="DIR", help="journal everything (input, the AI's notes, "
@@ -190,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(`rtcore recover DIR`); take.wav and take.mid are written at the end")
     p.add_argument("--watch", action="store_true", help="reload the patch when its file changes (no click; "
                    "a broken file keeps the old patch playing)")
+    _add_allow_any_path(p)
     p.set_defaults(func=_cmd_play)
 
     d = sub.add_parser("devices", help="list audio devices and MIDI ports")
@@ -217,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="validate patch files")
     c.add_argument("patches", nargs="+", type=Path)
+    _add_allow_any_path(c)
     c.set_defaults(func=_cmd_check)
 
     from .accompany.commands import add_commands    # train, evaluate (the AI accompanist)

@@ -70,6 +70,11 @@ class PatchError(RtCoreError, ValueError):
     """A patch file is invalid. The message names the file, table, key and allowed values."""
 
 
+class PathNotAllowedError(PatchError):
+    """A patch (or an OSC ``/rtcore/patch/load``) names a file outside the folders it may read
+    from (see :mod:`rtcore.allowed_paths`). The message names the file, the key and how to allow it."""
+
+
 class MediaFileError(RtCoreError, ValueError):
     """A MIDI or audio file could not be read (not that format, or damaged)."""
 

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from . import midi_spec
-from .errors import PatchError, RtCoreError
+from .allowed_paths import check_patch_file
+from .errors import PatchError, PathNotAllowedError, RtCoreError
 from .graphspec import GraphSpec, NodeSpec, SampleZone
 from .params import NodeType, ParamInfo, node_types
 from .paths import is_file, read_regular_file
-from .plugins import is_plugin_type, node_type_for
+from .plugins import is_plugin_type, ladspa_library_path, node_type_for
 
 ENGINE_KEYS = {
     "sample_rate": "Hz, 8000..192000",
@@ -122,6 +123,7 @@ class Patch:
     quantum: float = 4.0             # [clock] quantum: beats per bar shared over Link
     fixed_blocks: int = 1            # "fixed" latency: this many blocks
     snapshots: list["Snapshot"] = field(default_factory=list)
+    allow_any_path: bool = False     # loaded with --allow-any-path (reloads keep it)
 
     @property
     def learn_path(self) -> Path:
@@ -148,13 +150,27 @@ class Snapshot:
 
 
 class _Ctx:
-    """Builds error messages that name the file and the table."""
+    """Builds error messages that name the file and the table; checks the files a patch names."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, allow_any_path: bool = False) -> None:
         self.path = path
+        self.allow_any_path = allow_any_path
 
     def fail(self, table: str, msg: str) -> PatchError:
         return PatchError(f"{self.path}: {table}: {msg}")
+
+    def named_file(self, table: str, key: str, name: str) -> Path:
+        """The file ``name`` (absolute, or relative to the patch's folder) resolved, if the patch
+        may read it (:mod:`rtcore.allowed_paths`); checked before it is opened."""
+        if "\x00" in name:           # TOML allows it ("\u0000"); a file name cannot hold it
+            raise self.fail(table, f"key '{key}' = {name!r}: a file name cannot hold a NUL character")
+        folder = self.path.parent
+        if self.allow_any_path:
+            return (folder / name).resolve()
+        try:
+            return check_patch_file(Path(name), folder)
+        except PathNotAllowedError as exc:
+            raise PathNotAllowedError(f"{self.path}: {table}: key '{key}': {exc}") from None
 
 
 def _suggest(word: str, options: list[str]) -> str:
@@ -177,10 +193,14 @@ def _number(ctx: _Ctx, table: str, key: str, value: Any, lo: float, hi: float, i
     return float(value)
 
 
-def load_patch(path: str | Path, sample_rate: int | None = None) -> Patch:
+def load_patch(path: str | Path, sample_rate: int | None = None, allow_any_path: bool = False) -> Patch:
     """Read and validate a patch file. ``sample_rate`` (Hz) overrides the patch's own.
+    ``allow_any_path``: the files the patch names (model, samples, a LADSPA library given as a
+    path, the MIDI-learn sidecar) may lie anywhere; by default they must lie in the patch's
+    folder, on RTCORE_PATH or in a LADSPA folder (:mod:`rtcore.allowed_paths`).
 
-    Raises :class:`PatchError` (one line naming file, table, key, allowed values)."""
+    Raises :class:`PatchError` (one line naming file, table, key, allowed values);
+    :class:`~rtcore.errors.PathNotAllowedError` for a file outside those folders."""
     path = Path(path)
     ctx = _Ctx(path)
     text = _read_toml_bytes(path, "patch")
@@ -190,7 +210,7 @@ def load_patch(path: str | Path, sample_rate: int | None = None) -> Patch:
         raise PatchError(f"{path}: not a text (UTF-8) file; a patch is TOML") from None
     except tomllib.TOMLDecodeError as exc:
         raise PatchError(f"{path}: TOML syntax error: {exc}") from None
-    return parse_patch(doc, path, sample_rate)
+    return parse_patch(doc, path, sample_rate, allow_any_path)
 
 
 def _read_toml_bytes(path: Path, what: str) -> bytes:
@@ -205,14 +225,16 @@ def _read_toml_bytes(path: Path, what: str) -> bytes:
         raise PatchError(f"{path}: cannot read: {exc} (a {what} is a small TOML text file)") from None
 
 
-def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None) -> Patch:
-    """Validate an already-parsed TOML document (see :func:`load_patch`)."""
-    ctx = _Ctx(path)
+def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None,
+                allow_any_path: bool = False) -> Patch:
+    """Validate an already-parsed TOML document (see :func:`load_patch`); relative file names
+    start from ``path``'s folder."""
+    ctx = _Ctx(path, allow_any_path)
     for key in doc:
         if key not in TOP_LEVEL:
             raise ctx.fail("top level", f"unknown table '{key}'{_suggest(key, list(TOP_LEVEL))} "
                                         f"(allowed: {_allowed(TOP_LEVEL)})")
-    patch = Patch(path=path, name=path.stem)
+    patch = Patch(path=path, name=path.stem, allow_any_path=allow_any_path)
     master: dict[str, float] = {}
 
     # ---- [engine]
@@ -359,6 +381,11 @@ def parse_patch(doc: dict[str, Any], path: Path, sample_rate: int | None = None)
     if path.name.endswith(LEARN_SUFFIX):
         raise ctx.fail("top level", f"this is a MIDI-learn sidecar file; load the patch it belongs to")
     sidecar = patch.learn_path
+    if (sidecar.is_symlink() or sidecar.exists()) and not allow_any_path:   # a link out is refused, not followed
+        try:
+            sidecar = check_patch_file(sidecar, path.parent)
+        except PathNotAllowedError as exc:
+            raise PathNotAllowedError(f"{path}: its MIDI-learn sidecar {patch.learn_path.name}: {exc}") from None
     if is_file(sidecar):
         learned = load_learned(sidecar, graph, types)
         keys = {(m.cc, m.channel) for m in learned}
@@ -403,6 +430,11 @@ def _parse_node(ctx: _Ctx, i: int, raw: Any, types: dict[str, NodeType], graph: 
             if key in ("uri",) + PLUGIN_KEYS["ladspa"] and key not in plugin_keys:
                 raise ctx.fail(t, f"key '{key}' is for {'an LV2' if typ == 'ladspa' else 'a LADSPA'} plugin "
                                   f"(a {typ} node takes {_allowed(plugin_keys)})")
+        plugin = raw.get("plugin")
+        if typ == "ladspa" and isinstance(plugin, str) and plugin:
+            library = ladspa_library_path(plugin, patch.path.parent)
+            if library is not None:          # a path, not a name on LADSPA_PATH: loading it runs its code
+                raw = {**raw, "plugin": str(ctx.named_file(t, "plugin", str(library)))}   # load what was checked
         try:
             nt = node_type_for(raw, patch.path.parent, patch.sample_rate)
         except RtCoreError as exc:
@@ -459,7 +491,7 @@ def _parse_ai_key(ctx: _Ctx, t: str, key: str, value: Any, spec: NodeSpec, patch
     if key == "model":
         if not isinstance(value, str) or not value:
             raise ctx.fail(t, "key 'model' must be a path to an .onnx step model")
-        file = _named_file(ctx, t, key, value, patch)
+        file = ctx.named_file(t, "model", value)
         if not is_file(file):
             raise ctx.fail(t, f"key 'model': {file} does not exist (train one with `rtcore train`)")
         spec.config["model"] = str(file)
@@ -468,13 +500,6 @@ def _parse_ai_key(ctx: _Ctx, t: str, key: str, value: Any, spec: NodeSpec, patch
         if not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names):
             raise ctx.fail(t, "key 'to' must be a node name or a list of node names (instruments)")
         spec.config["to"] = ",".join(names)
-
-
-def _named_file(ctx: _Ctx, t: str, key: str, name: str, patch: Patch) -> Path:
-    """The file that key ``key`` names: absolute, or relative to the patch's folder."""
-    if "\x00" in name:           # TOML allows it ("\u0000"); a file name cannot hold it
-        raise ctx.fail(t, f"key '{key}' = {name!r}: a file name cannot hold a NUL character")
-    return Path(name) if Path(name).is_absolute() else (patch.path.parent / name).resolve()
 
 
 def _parse_sample(ctx: _Ctx, t: str, raw: Any, patch: Patch) -> SampleZone:
@@ -489,7 +514,7 @@ def _parse_sample(ctx: _Ctx, t: str, raw: Any, patch: Patch) -> SampleZone:
     f = raw.get("file")
     if not isinstance(f, str) or not f:
         raise ctx.fail(t, "missing key 'file' (a WAV file, relative to the patch's folder)")
-    file = _named_file(ctx, t, "file", f, patch)
+    file = ctx.named_file(t, "file", f)
     if not is_file(file):
         raise ctx.fail(t, f"key 'file': {file} does not exist")
     try:

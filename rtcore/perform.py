@@ -38,10 +38,12 @@ class PerformOptions:
     osc: bool = True
     osc_host: str = "127.0.0.1"
     osc_port: int = 9000
+    osc_allow: str | None = None         # "CIDR[,CIDR...]": the only senders OSC answers
     latency: str | None = None           # overrides the patch's [midi] latency
     watch: bool = False
     learn: list[str] = field(default_factory=list)
     record: Path | None = None           # journal folder (rtcore/record.py)
+    allow_any_path: bool = False         # the patch may name files anywhere (rtcore.allowed_paths)
 
 
 Warn = Callable[[str], None]
@@ -67,10 +69,13 @@ def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
     from .devices import resolve_device
     from .live import play
     from .midifile import apply_cc_maps, read_midi
+    from .osc.access import parse_allow_list
     from .patch import LATENCY_MODES, load_patch
     from .session import Session
 
-    patch = load_patch(opts.patch, sample_rate=opts.sample_rate)
+    if opts.osc_allow is not None:
+        parse_allow_list(opts.osc_allow)        # a typo fails before anything opens
+    patch = load_patch(opts.patch, sample_rate=opts.sample_rate, allow_any_path=opts.allow_any_path)
     if opts.latency is not None and opts.latency not in LATENCY_MODES:
         raise RtCoreError(f"latency must be one of {', '.join(LATENCY_MODES)} (got '{opts.latency}')")
     device = resolve_device(opts.device, opts.host_api)
@@ -151,18 +156,26 @@ def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) 
                 session.surfaces[cls.__name__] = f"{'MIDI in' if cls is MidiInput else 'MIDI out'} '{surface.name}'"
     if opts.osc:
         from .osc import OscServer
+        from .osc.access import parse_allow_list
 
-        server = OscServer(session, host=opts.osc_host, port=opts.osc_port)
+        allow = parse_allow_list(opts.osc_allow) if opts.osc_allow is not None else None
+        server = OscServer(session, host=opts.osc_host, port=opts.osc_port, allow=allow)
         try:
             server.start()
         except RtCoreError as exc:
-            if opts.osc_port != 9000 or opts.osc_host != "127.0.0.1":
+            if opts.osc_port != 9000 or opts.osc_host != "127.0.0.1" or allow is not None:
                 raise
             warn(f"{exc}; playing without OSC")
             return
         stack.callback(server.close)
         host, port = server.address
         session.surfaces["OscServer"] = f"OSC udp://{host}:{port}"
+        if server.access is not None:
+            session.surfaces["OscServer"] += f" (only from {server.access})"
+        elif server.open_to_network:            # the server logged it (status screen); stderr too
+            session.surfaces["OscServer"] += " (OPEN TO THE NETWORK: see the warning)"
+            if not opts.quiet:                  # --quiet: the session log already goes to stderr
+                warn(server.network_warning())
 
 
 def _start_clock(session, clock, stack: ExitStack) -> None:

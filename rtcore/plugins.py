@@ -85,12 +85,21 @@ def _near(word: str, options: list[str], n: int = 3) -> str:
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
+def ladspa_library_path(name: str, base: Path | None = None) -> Path | None:
+    """The file a patch's ``plugin = name`` means when ``name`` is a path (absolute, ``~``, or
+    with a folder part, "./x.so" included: relative to ``base``); None for a bare name looked up on
+    the LADSPA path."""
+    p = Path(name).expanduser()
+    if p.is_absolute() or "/" in name:        # not Path.parts: Path("./x.so").parts is ("x.so",)
+        return p if p.is_absolute() else (base or Path.cwd()) / p
+    return None
+
+
 def find_ladspa_library(name: str, base: Path | None = None) -> Path:
     """The LADSPA library ``name``: a path (absolute, or with a folder part: relative to ``base``)
     or a file name looked up on the LADSPA path ("cmt.so", or "cmt")."""
-    p = Path(name).expanduser()
-    if p.is_absolute() or len(p.parts) > 1:
-        full = p if p.is_absolute() else (base or Path.cwd()) / p
+    full = ladspa_library_path(name, base)
+    if full is not None:
         if is_file(full):
             return full.resolve()
         raise NotFoundError(f"LADSPA library {full} does not exist", lib.RT_ERR_NOT_FOUND)

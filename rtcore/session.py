@@ -562,7 +562,8 @@ class Session:
         path = Path(path) if path is not None else self.patch.path
         self._flush_batch()              # events batched for the old graph go to the old graph
         try:
-            new = load_patch(path, sample_rate=int(self.engine.sample_rate))
+            new = load_patch(path, sample_rate=int(self.engine.sample_rate),
+                             allow_any_path=self.patch.allow_any_path)
             if new.sample_rate != int(self.engine.sample_rate):
                 raise PatchError(f"{path}: sample_rate cannot change while playing")
             self.engine.load(new.graph, ai_errors="warn")

@@ -5,9 +5,10 @@
 """
 from __future__ import annotations
 
+from .access import AccessList, parse_allow_list
 from .addresses import ADDRESSES, OUTGOING, STATS_FIELDS
 from .server import COUNTERS, DEFAULT_HOST, DEFAULT_PORT, OscServer
 from .wire import ntp_to_unix_ns, unix_ns_to_ntp
 
-__all__ = ["OscServer", "ADDRESSES", "OUTGOING", "STATS_FIELDS", "COUNTERS", "DEFAULT_HOST", "DEFAULT_PORT",
-           "ntp_to_unix_ns", "unix_ns_to_ntp"]
+__all__ = ["OscServer", "AccessList", "parse_allow_list", "ADDRESSES", "OUTGOING", "STATS_FIELDS", "COUNTERS",
+           "DEFAULT_HOST", "DEFAULT_PORT", "ntp_to_unix_ns", "unix_ns_to_ntp"]

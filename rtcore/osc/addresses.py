@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..allowed_paths import check_osc_patch
 from ..errors import RtCoreError
 from .spec import AI_PREFIX, NODE_PREFIX, Arg, OscAddress
 from .subscribers import MAX_SUBSCRIBERS
@@ -90,10 +91,8 @@ def _tap(srv: "OscServer", req: Request) -> list:
 
 def _load(srv: "OscServer", req: Request) -> list:
     path = None
-    if req.args:
-        path = Path(req.args[0]).expanduser()
-        if not path.is_absolute():
-            path = srv.session.patch.path.parent / path
+    if req.args:    # only patches in the current patch's folder or on RTCORE_PATH (checked before opening)
+        path = check_osc_patch(Path(req.args[0]).expanduser(), srv.session.patch.path.parent)
     patch = srv.session.load(path)
     return [str(patch.path)]
 
@@ -163,8 +162,8 @@ ADDRESSES: tuple[OscAddress, ...] = (
     OscAddress("/rtcore/transport/tap", (),
                "Tap tempo: the tempo becomes the median interval of the last taps (from the second tap on; "
                "a pause over 2 s starts again). Reply `f bpm` (nothing after the first tap)", _tap),
-    OscAddress("/rtcore/patch/load", (Arg("path", "str", "patch file; relative to the current patch's folder",
-                                          optional=True),),
+    OscAddress("/rtcore/patch/load", (Arg("path", "str", "patch file; relative to the current patch's folder, and "
+                                          "inside it or a folder on RTCORE_PATH", optional=True),),
                "Hot reload: swap in the patch at a block boundary (unchanged nodes keep their state); no "
                "argument reloads the current file. Reply `s path`; on error the old patch keeps playing", _load),
     OscAddress("/rtcore/snapshot", (Arg("snapshot", "name_or_program", "a `[[snapshot]]` name, or its program 0–127"),

@@ -27,6 +27,7 @@ from .._native import lib
 from ..errors import RtCoreError
 from . import namespace as ns_json
 from . import wire
+from .access import AccessList, is_loopback, network_warning, parse_allow_list
 from .addresses import (ADDRESSES, AI_ADDRESS, AI_PREFIX, AI_SHORTCUTS, FIXED, NODE_ADDRESS, NODE_PREFIX,
                         STATS_FIELDS, Request)
 from .spec import OscAddress
@@ -42,13 +43,14 @@ _IP_RECVERR = 11                # Linux: ICMP errors (port unreachable ...) queu
 _SO_RXQ_OVFL = 40               # Linux: each datagram carries the socket's drop counter
 _ICMP_ERRNOS = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
 COUNTERS = ("received", "messages", "handled", "errors", "late", "dropped", "replies", "send_errors",
-            "subscribers", "subscribers_dropped", "rcvbuf")
+            "subscribers", "subscribers_dropped", "rcvbuf", "denied")
 """``OscServer.counters()`` keys: datagrams received; messages (bundle contents counted
 one by one); handled without error; error replies; bundle messages whose time had passed;
 datagrams the kernel dropped because the receive buffer was full (Linux only, else 0; known as
 of the last datagram read, so a sender's count minus ``received`` is the truth); datagrams sent
 (replies and pushes) and failed sends; current subscribers and those dropped as unreachable;
-the receive buffer in bytes."""
+the receive buffer in bytes; datagrams from senders outside the allow list, dropped unread
+(not in ``received``)."""
 
 
 def measure_wall_offset() -> int:
@@ -67,12 +69,22 @@ class OscServer:
     """OSC over UDP (IPv4) for ``session`` on ``host``:``port`` (port 0 = any free port; see
     :attr:`address`; host "0.0.0.0" for surfaces on the network). :meth:`start` binds (one-line
     :class:`RtCoreError` if the port is taken) and starts the threads; :meth:`close` stops them.
-    One start per server. Usable as a context manager."""
+    One start per server. Usable as a context manager.
 
-    def __init__(self, session, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    ``allow``: the only senders answered -- an :class:`~rtcore.osc.access.AccessList`, IPv4
+    networks, or ``"CIDR[,CIDR...]"``; datagrams from elsewhere are dropped unread (counter
+    ``denied``) and nothing is sent there. None (the default) answers everyone who can reach
+    the address: on a non-loopback address :meth:`start` logs :func:`network_warning`."""
+
+    def __init__(self, session, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                 allow: AccessList | str | list | tuple | None = None) -> None:
         self.session = session
         self.host = host
         self.port = int(port)
+        if allow is None or isinstance(allow, AccessList):
+            self.access = allow
+        else:
+            self.access = parse_allow_list(allow) if isinstance(allow, str) else AccessList(allow)
         self.addresses: tuple[OscAddress, ...] = ADDRESSES
         self.wall_offset_ns = measure_wall_offset()      # measured again by start()
         self.subscribers = Subscribers(session, self._send, self.stats_args, self._log)
@@ -121,6 +133,8 @@ class OscServer:
         self._thread = threading.Thread(target=self._run, name="rtcore-osc", daemon=True)
         self._thread.start()
         self.subscribers.start()
+        if self.open_to_network:
+            self.session.log(f"WARNING: {self.network_warning()}")
         return self
 
     def close(self) -> None:
@@ -147,6 +161,16 @@ class OscServer:
             raise RtCoreError("the OSC server is not started")
         host, port = self._sock.getsockname()[:2]
         return host, port
+
+    @property
+    def open_to_network(self) -> bool:
+        """Started on a non-loopback address with no allow list: anyone who reaches it controls
+        the engine."""
+        return self._sock is not None and self.access is None and not is_loopback(self.address[0])
+
+    def network_warning(self) -> str:
+        """The one-line warning logged when :attr:`open_to_network`."""
+        return network_warning(*self.address)
 
     # ---- counters, stats, namespace, subscriptions (used by the handlers) ---------------------
     def counters(self) -> dict[str, int]:
@@ -226,6 +250,9 @@ class OscServer:
                     continue
                 self._log(f"OSC socket: {exc.strerror or exc}")
                 break
+            if self.access is not None and not self.access.allows(sender[0]):
+                self._c["denied"] += 1          # not parsed, not answered, not logged (a flood stays cheap)
+                continue
             burst.append((data, sender[:2], lib.rt_monotonic_ns()))
         return burst
 
@@ -345,8 +372,8 @@ class OscServer:
     def _send(self, dgram: bytes, dest: Address) -> bool:
         """Send one datagram; False if ``dest`` cannot be reached (the caller may drop it)."""
         sock = self._sock
-        if sock is None:
-            return False
+        if sock is None or (self.access is not None and not self.access.allows(dest[0])):
+            return False                # never send outside the allow list (e.g. a subscriber's port elsewhere)
         try:
             sock.sendto(dgram, dest)
         except (BlockingIOError, InterruptedError):

@@ -186,7 +186,8 @@ def test_missing_model_is_a_patch_error(write_patch):
         rc.load_patch(p)
 
 
-def test_ai_to_must_name_an_instrument(write_patch, model):
+def test_ai_to_must_name_an_instrument(write_patch, model, monkeypatch):
+    monkeypatch.setenv("RTCORE_PATH", str(Path(model).parent))     # the model lies outside the patch's folder
     p = write_patch(f'[[node]]\nname = "harm"\ntype = "ai"\nmodel = "{model}"\nto = "verb"\n'
                     '[[node]]\nname = "verb"\ntype = "reverb"\n')
     with pytest.raises(rc.PatchError, match="cannot play notes"):

@@ -553,6 +553,8 @@ int rt_engine_stats(rt_engine_t *e, rt_stats_t *o)
     o->tempo = e->transport.tempo;
     o->transport_origin = e->transport.origin;
     o->plugins_muted = LD(node_counters.plugins_muted);
+    o->streams_lost = LD(c_streams_lost);
+    o->streams_reopened = LD(c_streams_reopened);
 #undef LD
     return RT_OK;
 }

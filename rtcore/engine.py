@@ -113,6 +113,8 @@ class Stats:
     tempo: float
     transport_origin: int
     plugins_muted: int
+    streams_lost: int          # live streams that stopped on their own (server or device gone)
+    streams_reopened: int      # ... and were opened again (rtcore.live's reconnect)
 
     def pct(self, us: float) -> float:
         return 100.0 * us / self.period_us if self.period_us > 0 else 0.0

@@ -17,6 +17,7 @@ from typing import Callable
 
 from .engine import Engine, Stats
 from .errors import DeviceError, RtCoreError
+from .supervisor import StreamSupervisor
 
 
 @dataclass
@@ -89,7 +90,7 @@ def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
         if opts.quiet:                          # no screen to show the log on: stderr
             session.add_log_listener(lambda line: print(f"rtcore: {line}", file=sys.stderr))
         session.start()
-        _open_surfaces(opts, session, stack, warn)
+        midi_surfaces = _open_surfaces(opts, session, stack, warn)
         if opts.watch:
             session.watch()
         learner = _Learner(session, opts.learn, warn) if opts.learn else None
@@ -99,19 +100,36 @@ def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
             from .status import StatusDisplay
             display = stack.enter_context(StatusDisplay(session))
 
+        reopeners = [s for s in midi_surfaces if getattr(s, "needs_reopen_with_audio", False)]
+
+        def on_lost() -> None:
+            session.stream_lost()
+            for surface in reversed(reopeners):      # JACK MIDI ports went with the server
+                surface.suspend()
+
+        def on_back() -> None:
+            session.stream_back()
+            for surface in reopeners:        # the output first, the input last, as at the start
+                surface.resume()
+
+        supervisor = StreamSupervisor(eng, session.log, on_lost=on_lost, on_back=on_back)
+
         def on_tick(engine: Engine, frames: int) -> None:
             session.playing = bool(engine.stats().transport_playing)
+            session.audio_status = supervisor.status
             if learner is not None:
                 learner.tick()
             if display is not None:
                 display.tick()
 
         return play(eng, events=events, seconds=opts.seconds, device=device, block=block,
-                    quiet=False, on_tick=on_tick)     # the final report is printed either way
+                    quiet=False, on_tick=on_tick, supervisor=supervisor)   # the final report is printed either way
 
 
-def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) -> None:
-    """MIDI in, MIDI out and OSC, each registered for closing in reverse order."""
+def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) -> list:
+    """MIDI in, MIDI out and OSC, each registered for closing in reverse order; returns the MIDI
+    surfaces opened."""
+    opened: list = []
     if opts.midi:
         from .midi import MidiInput, MidiOutput, choose_api
 
@@ -135,6 +153,7 @@ def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) 
                     warn(f"cannot open the virtual MIDI port of {cls.__name__}; playing without it")
                     continue
                 stack.callback(surface.close)
+                opened.append(surface)
                 session.surfaces[cls.__name__] = f"{'MIDI in' if cls is MidiInput else 'MIDI out'} '{surface.name}'"
     if opts.osc:
         from .osc import OscServer
@@ -146,10 +165,11 @@ def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) 
             if opts.osc_port != 9000 or opts.osc_host != "127.0.0.1":
                 raise
             warn(f"{exc}; playing without OSC")
-            return
+            return opened
         stack.callback(server.close)
         host, port = server.address
         session.surfaces["OscServer"] = f"OSC udp://{host}:{port}"
+    return opened
 
 
 class _Learner:

@@ -120,6 +120,8 @@ class Session:
         self.tempo = patch.tempo
         self.playing = False
         self.surfaces: dict[str, str] = {}   # control surfaces attached (for the status screen)
+        self.audio_status = ""    # while the audio stream is lost or stalled: a line for the status screen
+        self._stream_down = False
         self._block_cache, self._block_read_at = int(patch.block), -1.0
         self._muted_logged: set[str] = set()
         self._scheduler = _Scheduler(self)
@@ -171,8 +173,8 @@ class Session:
         in the cycle, a scheduling delay after the cycle began). The frame is then rounded to
         the nearest block boundary -- that cycle's first frame -- so the delay does not show as
         jitter."""
-        if self.latency != "fixed" or arrival_ns is None or not self.live:
-            return None
+        if self.latency != "fixed" or arrival_ns is None or not self.live or self._stream_down:
+            return None          # (no stream: no clock to place it by; it plays when the stream is back)
         block = self.block
         frame = self.frame_at(arrival_ns)
         if cycle_start:
@@ -188,6 +190,16 @@ class Session:
             self._block_read_at = now
             self._block_cache = int(self.engine.stats().last_block or self.patch.block)
         return self._block_cache
+
+    def stream_lost(self) -> None:
+        """The audio stream went away (rtcore.supervisor): inputs play at the next block it runs,
+        not at a time extrapolated from a clock that stopped."""
+        self._stream_down = True
+
+    def stream_back(self) -> None:
+        """The audio stream runs again: the clock model starts afresh from its blocks."""
+        self.clock.reset()
+        self._stream_down = False
 
     # ---- events --------------------------------------------------------------------------
     def send(self, events: Event | list[Event]) -> int:

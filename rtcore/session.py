@@ -148,8 +148,10 @@ class Session:
             t.join(timeout=1.0)
 
     def watch(self) -> None:
-        """Reload the patch whenever its file (or its MIDI-learn sidecar) changes on disk."""
-        t = threading.Thread(target=self._watch, name="rtcore-watch", daemon=True)
+        """Reload the patch whenever its file, its MIDI-learn sidecar or a file it references (an
+        AI model, a sample) changes on disk; a reload that fails leaves the old patch playing."""
+        first = self._watch_stamp()      # now: a change right after this call is seen
+        t = threading.Thread(target=self._watch, args=(first,), name="rtcore-watch", daemon=True)
         t.start()
         self._threads.append(t)
 
@@ -535,17 +537,22 @@ class Session:
     def load(self, path: str | Path | None = None) -> Patch:
         """Load a patch (default: reload the current one) and swap it in at a block boundary;
         unchanged nodes keep their state. On any error the old patch keeps playing and the
-        one-line error is raised (and logged)."""
+        one-line error is raised (and logged): a missing plugin or sample, and an AI model that
+        does not load while the playing patch has a running AI (a reload never trades a running
+        model for a silent one; only when no AI runs now does the new patch play without it)."""
         path = Path(path) if path is not None else self.patch.path
         self._flush_batch()              # events batched for the old graph go to the old graph
+        warned = len(self.engine.warnings)
         try:
             new = load_patch(path, sample_rate=int(self.engine.sample_rate))
             if new.sample_rate != int(self.engine.sample_rate):
                 raise PatchError(f"{path}: sample_rate cannot change while playing")
-            self.engine.load(new.graph, ai_errors="warn")
+            self.engine.load(new.graph, ai_errors="raise" if self._ai_running() else "warn")
         except RtCoreError as exc:
             self.log(f"reload failed, still playing {self.patch.path.name}: {exc}")
             raise
+        for w in self.engine.warnings[warned:]:
+            self.log(w)
         with self._lock:
             self.patch = new
             self._picked_up.clear()
@@ -555,26 +562,33 @@ class Session:
         self.log(f"loaded {path}")
         return new
 
-    def _watch(self) -> None:
-        def stamp() -> tuple:
-            out = []
-            for p in (self.patch.path, self.patch.learn_path):
-                try:
-                    st = p.stat()
-                    out.append((st.st_mtime_ns, st.st_size))
-                except OSError:
-                    out.append(None)
-            return tuple(out)
+    def _ai_running(self) -> bool:
+        """An AI node of the playing graph has its model loaded (it was not degraded)."""
+        types = node_types()
+        degraded = self.engine._degraded
+        return any(types[n.type].is_controller and n.name not in degraded for n in self.patch.graph.nodes
+                   if n.type in types)
 
-        last = stamp()
+    def _watch_stamp(self) -> tuple:
+        """(mtime, size) of the patch, its sidecar and every file it references (None: missing)."""
+        out = []
+        for p in (self.patch.path, self.patch.learn_path, *self.patch.referenced_files()):
+            try:
+                st = p.stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def _watch(self, last: tuple) -> None:
         while not self._stop.wait(WATCH_SECONDS):
-            cur = stamp()
+            cur = self._watch_stamp()
             if cur != last and cur[0] is not None:
-                last = cur
                 try:
                     self.load()
                 except RtCoreError:
                     pass             # logged by load(); the old patch plays on
+                last = self._watch_stamp()       # (a new patch may reference other files)
 
     # ---- AI notes and logs ---------------------------------------------------------------
     def _report_muted(self, seen: int) -> int:

@@ -239,3 +239,71 @@ def test_rtcore_play_survives_server_kill_osc_and_midi_stay(own_server, tmp_path
     loud = x[np.abs(x) > 0.01]
     assert len(loud) > 4800, "the note sent after the reconnect was not heard"
     assert fft_freq(x[np.argmax(np.abs(x) > 0.01):][:24000], 48000) == pytest.approx(440.0, rel=0.02)
+
+
+MISSING = {
+    "plugin": '[[node]]\nname = "fx"\ntype = "ladspa"\nplugin = "no_such_lib.so"\nlabel = "amp_mono"\n',
+    "lv2": '[[node]]\nname = "fx"\ntype = "lv2"\nuri = "http://example.org/plugins/not-installed"\n',
+    "sample": '[[node]]\nname = "smp"\ntype = "sampler"\n[[node.sample]]\nfile = "gone.wav"\n',
+}
+
+
+def test_missing_plugin_or_sample_is_refused_live_and_the_tone_plays_on(jack_server, recorder, tmp_path):
+    """On the session's JACK server: while a tone plays, three patches naming a missing LADSPA
+    library, LV2 plugin and sample are loaded through the Session; each is refused with a one-line
+    error, and the recording goes on at the same pitch and level, on the same graph."""
+    from rtcore import Engine, load_patch
+    from rtcore.devices import resolve_device
+    from rtcore.errors import PatchError
+    from rtcore.live import play
+    from rtcore.session import Session
+
+    from jack_helpers import start_recording_on_first_tick
+
+    patch_file = tmp_path / "tone.toml"
+    patch_file.write_text(TONE_PATCH)
+    errors: dict[str, str] = {}
+    marks: dict[str, int] = {}
+    with Engine(48000, 1024) as eng:
+        session = Session(eng, load_patch(patch_file), live=True)
+        session.start()
+        first = start_recording_on_first_tick(recorder, recorder.output_ports())
+        t0: list[float] = []
+
+        def on_tick(engine, frames) -> bool | None:
+            first(engine, frames)
+            if not t0:
+                t0.append(time.monotonic())
+            elapsed = time.monotonic() - t0[0]
+            if elapsed > 0.8 and not errors:
+                marks["load"] = recorder.now()[0]
+                for what, extra in MISSING.items():
+                    broken = tmp_path / f"{what}.toml"
+                    broken.write_text(TONE_PATCH + extra)
+                    try:
+                        session.load(broken)
+                        errors[what] = "loaded"
+                    except PatchError as exc:
+                        errors[what] = str(exc)
+            return elapsed > 1.8
+
+        play(eng, device=resolve_device(None, "JACK"), block=128, quiet=True, on_tick=on_tick)
+        audio = recorder.stop()[:, 0]
+        st = eng.stats()
+        session.close()
+
+    assert "no LADSPA library 'no_such_lib.so'" in errors["plugin"], errors
+    assert "no LV2 plugin <http://example.org/plugins/not-installed> is installed" in errors["lv2"], errors
+    assert "gone.wav does not exist" in errors["sample"], errors
+    assert all("\n" not in e and "[[node]]" in e for e in errors.values()), errors
+    assert st.graph_swaps == 1 and session.patch.path == patch_file
+    split = marks["load"] - recorder.t0
+    assert 4800 < split < len(audio) - 9600, (split, len(audio))
+    before, after = longest_finite(audio[:split]), longest_finite(audio[split:])
+    assert len(before) > 4800 and len(after) > 9600, (len(before), len(after))
+    for part in (before, after):
+        assert fft_freq(part, 48000) == pytest.approx(440.0, rel=0.01)
+    # the 0.1 s just before the loads and the 0.2 s after them (not the end: the stream stops there)
+    rms = [float(np.sqrt(np.mean(p ** 2))) for p in (before[-4800:], after[:9600])]
+    assert rms[1] == pytest.approx(rms[0], rel=0.02), rms
+    assert rms[0] == pytest.approx(0.251 / np.sqrt(2), rel=0.02)        # -12 dBFS sine

@@ -158,9 +158,13 @@ class Session:
     # ---- time ----------------------------------------------------------------------------
     def now(self) -> int:
         """Engine frame now (live: from the clock model; offline: the render position)."""
+        if self.live and self._stream_down:      # the clock stopped with the stream
+            return self.engine.frame_now()
         return self.clock.now() if self.live else self.engine.frame
 
     def frame_at(self, arrival_ns: int) -> int:
+        if self.live and self._stream_down:      # no clock: the frame that plays when it is back
+            return self.engine.frame_now()
         return self.clock.frame_at(arrival_ns) if self.live else self.engine.frame
 
     def event_time(self, arrival_ns: int | None, cycle_start: bool = False) -> int | None:

@@ -34,7 +34,7 @@ typedef struct {
     pa_stream_interface *iface;
 } pa_stream_header;
 
-/* ... and its host API header (pa_hostapi.h, PaUtilHostApiRepresentation): see defuse_jack_host_api() */
+/* ... and its host API header (pa_hostapi.h, PaUtilHostApiRepresentation): see defuse() */
 typedef struct {
     unsigned long base_device_index;
     PaHostApiInfo info;

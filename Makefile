@@ -70,6 +70,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_ai.py --json bench-results/ai.json
 	$(BIN)/python benchmarks/bench_plugins.py --json bench-results/plugins.json
 	$(BIN)/python benchmarks/bench_latency.py --json bench-results/latency.json
+	$(BIN)/python benchmarks/faults.py --json bench-results/faults.json
 
 clean:
 	rm -rf build *.egg-info rtcore/_rtcore*.so rtcore/_rtcore.c rtcore/*.o $(OUT)

@@ -572,6 +572,8 @@ int rt_engine_stats(rt_engine_t *e, rt_stats_t *o)
     o->record_frames = LD(c_rec_frames);
     o->record_dropped_frames = LD(c_rec_dropped_frames);
     o->record_dropped_events = LD(c_rec_dropped_events);
+    o->streams_lost = LD(c_streams_lost);
+    o->streams_reopened = LD(c_streams_reopened);
 #undef LD
     return RT_OK;
 }

@@ -95,6 +95,9 @@ struct rt_engine {
     int     render_freewheel;           /* what rt_engine_render sets transport.freewheel to */
     rt_node_counters_t node_counters;   /* written by nodes on the audio thread */
     atomic_uint_fast64_t c_notes_out, c_notes_out_dropped;
+    /* live streams lost (device or server gone) and reopened (audio_pa.c, main thread); not reset */
+    atomic_uint_fast64_t c_streams_lost, c_streams_reopened;
+    int     stream_lost_pending;        /* [main-thread] a lost stream awaits its reopening */
 
     /* audio-thread state */
     rt_event_t *pending;                /* sorted by time, stable */

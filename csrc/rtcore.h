@@ -183,6 +183,9 @@ typedef struct rt_stats {
     uint64_t record_frames;      /* frames journaled while recording */
     uint64_t record_dropped_frames;  /* ... lost because the recorder's audio ring was full */
     uint64_t record_dropped_events;  /* events lost because its event ring was full */
+    uint64_t streams_lost;       /* live streams that stopped on their own (server/device gone);
+                                    not cleared by rt_engine_reset_stats */
+    uint64_t streams_reopened;   /* ... and were opened again (a reconnect); not cleared either */
 } rt_stats_t;
 
 /* per-node meters of the live graph, measured per block */
@@ -454,11 +457,26 @@ typedef struct rt_audio rt_audio_t;
                                         int frames_per_block, int input_channels,
                                         int output_channels, double suggested_latency_s,
                                         rt_audio_t **out);
+/* [main-thread] the same on the output device called exactly `device` on the host API whose name
+ * contains `host_api` ("" = any); PortAudio is initialised afresh when no other stream of this
+ * process is open, so a server that came back (JACK) is found. For reopening a lost stream:
+ * device indexes change when a host API comes or goes, names do not. */
+/* [main-thread] */ int  rt_audio_open_named(rt_engine_t *e, const char *device, const char *host_api,
+                                              int frames_per_block, int input_channels,
+                                              int output_channels, double suggested_latency_s,
+                                              rt_audio_t **out);
+/* [main-thread] the open stream's output device name and host API name */
+/* [main-thread] */ int  rt_audio_device(rt_audio_t *a, char *name, int name_len, char *host_api,
+                                          int host_api_len);
 /* [main-thread] */ int  rt_audio_start(rt_audio_t *a);
 /* [main-thread] */ int  rt_audio_stop(rt_audio_t *a);
 /* [main-thread] */ void rt_audio_close(rt_audio_t *a);
-/* [main-thread] 1 while the stream runs, 0 when it stopped, < 0 on error */
+/* [main-thread] 1 while the stream runs, 0 when it stopped, < 0 on error. A started stream found
+ * inactive was lost (its server or device went away): counted once in stats.streams_lost. */
 /* [main-thread] */ int  rt_audio_is_active(rt_audio_t *a);
+/* [main-thread] 1 when the started stream stopped on its own (lost; close it and open another),
+ * 0 otherwise, < 0 on error */
+/* [main-thread] */ int  rt_audio_lost(rt_audio_t *a);
 /* [main-thread] the stream's real input/output latency (s) and sample rate (Hz) */
 /* [main-thread] */ int  rt_audio_info(rt_audio_t *a, double *in_latency, double *out_latency,
                                         double *sample_rate);

@@ -21,6 +21,11 @@ from .params import NodeType, node_types
 NOW: int | None = None
 """Pass as ``time`` to apply an event at the start of the next block."""
 
+MAX_EXTRAPOLATION_S = 0.25
+""":meth:`Engine.frame_now` runs ahead of the last processed block by at most this long (s): a
+stream that stopped (a lost or stalled server) stops the clock instead of letting "now" run away
+from the frames that will really play next."""
+
 
 @dataclass(frozen=True)
 class Event:
@@ -119,6 +124,8 @@ class Stats:
     record_frames: int
     record_dropped_frames: int
     record_dropped_events: int
+    streams_lost: int          # live streams that stopped on their own (server or device gone)
+    streams_reopened: int      # ... and were opened again (rtcore.live's reconnect)
 
     def pct(self, us: float) -> float:
         return 100.0 * us / self.period_us if self.period_us > 0 else 0.0
@@ -148,6 +155,8 @@ class Stats:
                + (f" ({self.ai_missed_notes} not ready in time)" if self.ai_missed_notes else "")
                + f", {self.notes_out} notes played"
                if self.ai_steps else "")
+            + (f"\naudio stream lost {self.streams_lost} time{'s' if self.streams_lost != 1 else ''}, "
+               f"reopened {self.streams_reopened}" if self.streams_lost else "")
         )
 
 
@@ -172,6 +181,7 @@ class Engine:
         self.sample_rate = float(sample_rate)
         self.max_block = int(max_block)
         self._audio = None
+        self._reopen: dict | None = None    # how the last stream was opened (device by name), for reopen_audio()
         self._graph_lock = threading.Lock()
         # (node index by name, generation) of the last loaded graph, replaced as ONE object: a
         # sender on another thread never pairs one graph's node indices with another's generation
@@ -492,6 +502,41 @@ class Engine:
                                 float(latency or 0.0), p),
               f"open audio device {'default' if device is None else device}")
         self._audio = p[0]
+        name, api = ffi.new("char[128]"), ffi.new("char[64]")
+        check(lib.rt_audio_device(self._audio, name, 128, api, 64), "audio device name")
+        self._reopen = {"device": ffi.string(name).decode(errors="replace"),
+                        "host_api": ffi.string(api).decode(errors="replace"), "block": int(block),
+                        "input_channels": int(input_channels), "output_channels": int(output_channels),
+                        "latency": float(latency or 0.0)}
+
+    @property
+    def audio_device(self) -> tuple[str, str] | None:
+        """(device name, host API name) of the last stream opened, e.g. ("system", "JACK Audio
+        Connection Kit"); None before any."""
+        return None if self._reopen is None else (self._reopen["device"], self._reopen["host_api"])
+
+    @property
+    def audio_lost(self) -> bool:
+        """True when the started stream stopped on its own: its audio server or device went away
+        (counted in ``stats().streams_lost``). Close it and :meth:`reopen_audio`."""
+        return self._audio is not None and lib.rt_audio_lost(self._audio) == 1
+
+    def reopen_audio(self) -> None:
+        """Close the stream (a lost one too) and open the same device again -- by its name, on a
+        freshly initialised PortAudio, so a JACK server that was restarted is found although its
+        device index may have changed -- with the same block, channels and latency. Raises a
+        one-line :class:`DeviceError` while the device is not back; call again later. A
+        successful reopening after a loss is counted in ``stats().streams_reopened``."""
+        if self._reopen is None:
+            raise EngineStateError("no audio stream was opened before", lib.RT_ERR_STATE)
+        self.close_audio()
+        r = self._reopen
+        p = ffi.new("rt_audio_t **")
+        # with an input, its device is the output's (the PortAudio default pairing of open_audio)
+        check(lib.rt_audio_open_named(self.handle, r["device"].encode(), r["host_api"].encode(), r["block"],
+                                      r["input_channels"], r["output_channels"], r["latency"], p),
+              f"reopen audio device '{r['device']}' ({r['host_api'] or 'any host API'})")
+        self._audio = p[0]
 
     def start(self) -> None:
         """Start the live stream opened by :meth:`open_audio`."""
@@ -527,7 +572,8 @@ class Engine:
         check(lib.rt_engine_clock(self.handle, f, t), "read clock")
         if t[0] == 0:
             return int(f[0])
-        return int(f[0] + (lib.rt_monotonic_ns() - t[0]) * self.sample_rate / 1e9)
+        ahead = min((lib.rt_monotonic_ns() - t[0]) / 1e9, MAX_EXTRAPOLATION_S)
+        return int(f[0] + ahead * self.sample_rate)
 
     # ---- telemetry -------------------------------------------------------------------------
     def stats(self) -> Stats:

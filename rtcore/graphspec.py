@@ -35,6 +35,9 @@ class NodeSpec:
     channel: int = 0
     samples: list[SampleZone] = field(default_factory=list)
     config: dict[str, str] = field(default_factory=dict)   # text settings, e.g. the AI's "model"
+    # content digests of the files settings name (e.g. {"model": sha256 hex}): a reload notices a
+    # file that changed under the same name (a node is kept only while they are the same)
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -9,6 +9,11 @@ callback has run, playback start is fixed at ``base = frame_now() + lead`` (``le
 32-frame control grid. Every event is sent with absolute time ``base + time``, well
 before that frame is processed, so it lands on its exact sample -- the same sample an
 offline render of the same events would put it on.
+
+Faults: a stream that is lost (its audio server or device went away) is reopened by a
+:class:`~rtcore.supervisor.StreamSupervisor` until it is back; meanwhile the engine clock stands
+still (:meth:`Engine.frame_now` does not run past the last block), so the events of a MIDI file
+wait and the performance resumes where it stopped.
 """
 from __future__ import annotations
 
@@ -23,8 +28,10 @@ from ._native import ffi, lib
 from .devices import quiet_stderr, resolve_device
 from .engine import Engine, Event, Stats, events_sorted
 from .errors import DeviceError, QueueFullError
+from .supervisor import StreamSupervisor
 
 OnTick = Callable[[Engine, int], "bool | None"]
+Log = Callable[[str], None]
 
 TICK_SECONDS = 0.05        # how often the waiting loop wakes (and calls on_tick)
 AHEAD_SECONDS = 0.25       # events are sent this far ahead of their time
@@ -81,7 +88,8 @@ class _Feeder(threading.Thread):
 def play(engine: Engine, events: Sequence[Event] | None = None, seconds: float | None = None,
          device: int | str | None = None, block: int = 128, quiet: bool = False,
          on_tick: OnTick | None = None, host_api: str | None = None, lead_blocks: int = 2,
-         tail: float = 2.0, latency: float | None = None) -> Stats:
+         tail: float = 2.0, latency: float | None = None, log: Log | None = None,
+         supervisor: StreamSupervisor | None = None) -> Stats:
     """Play ``engine``'s loaded graph live and return its :class:`Stats`.
 
     ``events``: :class:`Event` list whose ``time`` is in frames from the start of playback
@@ -93,6 +101,12 @@ def play(engine: Engine, events: Sequence[Event] | None = None, seconds: float |
     second from the moment the stream runs; returning True stops playback.
     Ctrl-C stops cleanly (all notes off, stream stopped). Unless ``quiet``, the end-of-run
     report (:meth:`Stats.summary`) is printed.
+
+    A stream lost while playing (the audio server was killed, the device unplugged) is reopened
+    on the same device every 0.5 s until it is back (see :mod:`rtcore.supervisor`); ``seconds``
+    count played time, so the outage does not shorten the performance. ``log(line)`` gets its
+    one-line reports (default: stderr); ``supervisor``: one made by the caller (its hooks), else
+    one is made here.
 
     Raises :class:`DeviceError` (one line) when the device is missing, busy or refuses.
     """
@@ -130,8 +144,10 @@ def play(engine: Engine, events: Sequence[Event] | None = None, seconds: float |
         if evs:
             feeder = _Feeder(engine, evs, base, int(AHEAD_SECONDS * sr))
             feeder.start()
-        wall_end = None if seconds is None else _time.monotonic() + seconds + 5.0   # stalled stream
+        if supervisor is None:
+            supervisor = StreamSupervisor(engine, log or _log_stderr)
         while True:
+            supervisor.tick()
             pos = max(0, engine.frame_now() - base)
             if on_tick is not None and on_tick(engine, pos):
                 break
@@ -141,9 +157,6 @@ def play(engine: Engine, events: Sequence[Event] | None = None, seconds: float |
                 left = end_frames - pos
                 if left <= 0:
                     break
-                if wall_end is not None and _time.monotonic() > wall_end:
-                    raise DeviceError("the audio stream stalled (the engine clock stopped advancing)",
-                                      lib.RT_ERR_DEVICE)
                 _time.sleep(min(TICK_SECONDS, max(left / sr, 0.0005)))
             else:
                 _time.sleep(TICK_SECONDS)
@@ -157,6 +170,10 @@ def play(engine: Engine, events: Sequence[Event] | None = None, seconds: float |
             print("stopped (Ctrl-C)")
         print(stats.summary())
     return stats
+
+
+def _log_stderr(line: str) -> None:
+    print(f"rtcore: {line}", file=sys.stderr, flush=True)
 
 
 def _open(engine: Engine, device: int | str | None, host_api: str | None, block: int,

@@ -304,6 +304,26 @@ class MidiInput:
             _close_client(self._in)
             self._in = None
 
+    @property
+    def needs_reopen_with_audio(self) -> bool:
+        """True when its port lives in the JACK server (rtmidi's JACK API): it goes when the server
+        goes, and must be opened again when the audio stream reconnects (:meth:`suspend`,
+        :meth:`resume`)."""
+        return self.api is not None and self.api == _rtmidi().API_UNIX_JACK
+
+    def suspend(self) -> None:
+        """The JACK server died: close the dead client now (about a second of libjack time-outs,
+        better spent while nothing plays than when the sound comes back)."""
+        self.close()
+
+    def resume(self) -> None:
+        """The server is back: open the same port again. A failure is logged, not raised."""
+        self._quit.clear()
+        try:
+            self.open()
+        except DeviceError as exc:
+            self.session.log(f"MIDI in: not reopened after the audio server came back: {exc}")
+
     def __enter__(self) -> "MidiInput":
         return self.open() if self._in is None else self
 
@@ -393,6 +413,24 @@ class MidiOutput:
             time.sleep(0.02)          # let RtMidi's JACK client deliver them before it goes
             _close_client(self._out)
             self._out = None
+
+    @property
+    def needs_reopen_with_audio(self) -> bool:
+        """See :attr:`MidiInput.needs_reopen_with_audio`."""
+        return self.api is not None and self.api == _rtmidi().API_UNIX_JACK
+
+    def suspend(self) -> None:
+        """The JACK server died: close the dead client (the notes it held went with it)."""
+        self._sounding.clear()           # nothing to release on a dead port
+        self.close()
+
+    def resume(self) -> None:
+        """The server is back: open the same port again. A failure is logged, not raised."""
+        self._quit.clear()
+        try:
+            self.open()
+        except DeviceError as exc:
+            self.session.log(f"MIDI out: not reopened after the audio server came back: {exc}")
 
     def __enter__(self) -> "MidiOutput":
         return self.open() if self._out is None else self

@@ -7,6 +7,7 @@ e.g. ``patches/keys.toml: [[node]] 'pad' key 'cutof': not a synth parameter (all
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import re
 import tomllib
@@ -124,6 +125,18 @@ class Patch:
     fixed_blocks: int = 1            # "fixed" latency: this many blocks
     snapshots: list["Snapshot"] = field(default_factory=list)
     allow_any_path: bool = False     # loaded with --allow-any-path (reloads keep it)
+
+    def referenced_files(self) -> list[Path]:
+        """The files the patch's nodes read besides the patch itself: AI models and samples
+        (``--watch`` reloads when one of them changes)."""
+        out: list[Path] = []
+        for n in self.graph.nodes:
+            names = [n.config["model"]] if "model" in n.config else []
+            names += [z.source for z in n.samples if z.source]
+            for name in names:
+                if Path(name) not in out:
+                    out.append(Path(name))
+        return out
 
     @property
     def learn_path(self) -> Path:
@@ -487,6 +500,18 @@ def _parse_node(ctx: _Ctx, i: int, raw: Any, types: dict[str, NodeType], graph: 
     return spec
 
 
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's content (hex); "" when it cannot be read (loading it will say why)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return ""
+    return h.hexdigest()
+
+
 def _parse_ai_key(ctx: _Ctx, t: str, key: str, value: Any, spec: NodeSpec, patch: Patch) -> None:
     if key == "model":
         if not isinstance(value, str) or not value:
@@ -495,6 +520,7 @@ def _parse_ai_key(ctx: _Ctx, t: str, key: str, value: Any, spec: NodeSpec, patch
         if not is_file(file):
             raise ctx.fail(t, f"key 'model': {file} does not exist (train one with `rtcore train`)")
         spec.config["model"] = str(file)
+        spec.digests["model"] = file_digest(file)
     else:   # to: the instrument(s) that play the AI's notes; checked once every node is known
         names = [value] if isinstance(value, str) else value
         if not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names):

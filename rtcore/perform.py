@@ -17,6 +17,7 @@ from typing import Callable
 
 from .engine import Engine, Stats
 from .errors import DeviceError, RtCoreError
+from .supervisor import StreamSupervisor
 
 
 @dataclass
@@ -95,7 +96,7 @@ def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
         if opts.quiet:                          # no screen to show the log on: stderr
             session.add_log_listener(lambda line: print(f"rtcore: {line}", file=sys.stderr))
         session.start()
-        _open_surfaces(opts, session, stack, warn)
+        midi_surfaces = _open_surfaces(opts, session, stack, warn)
         if opts.watch:
             session.watch()
         learner = _Learner(session, opts.learn, warn) if opts.learn else None
@@ -114,22 +115,39 @@ def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
             from .status import StatusDisplay
             display = stack.enter_context(StatusDisplay(session))
 
+        reopeners = [s for s in midi_surfaces if getattr(s, "needs_reopen_with_audio", False)]
+
+        def on_lost() -> None:
+            session.stream_lost()
+            for surface in reversed(reopeners):      # JACK MIDI ports went with the server
+                surface.suspend()
+
+        def on_back() -> None:
+            session.stream_back()
+            for surface in reopeners:        # the output first, the input last, as at the start
+                surface.resume()
+
+        supervisor = StreamSupervisor(eng, session.log, on_lost=on_lost, on_back=on_back)
+
         def on_tick(engine: Engine, frames: int) -> None:
             if not clock_started[0]:                 # the stream runs: the clock model has points
                 clock_started[0] = True
                 _start_clock(session, clock, stack)
             session.playing = bool(engine.stats().transport_playing)
+            session.audio_status = supervisor.status
             if learner is not None:
                 learner.tick()
             if display is not None:
                 display.tick()
 
         return play(eng, events=events, seconds=opts.seconds, device=device, block=block,
-                    quiet=False, on_tick=on_tick)     # the final report is printed either way
+                    quiet=False, on_tick=on_tick, supervisor=supervisor)   # the final report is printed either way
 
 
-def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) -> None:
-    """MIDI in, MIDI out and OSC, each registered for closing in reverse order."""
+def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) -> list:
+    """MIDI in, MIDI out and OSC, each registered for closing in reverse order; returns the MIDI
+    surfaces opened."""
+    opened: list = []
     if opts.midi:
         from .midi import MidiInput, MidiOutput, choose_api
 
@@ -153,6 +171,7 @@ def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) 
                     warn(f"cannot open the virtual MIDI port of {cls.__name__}; playing without it")
                     continue
                 stack.callback(surface.close)
+                opened.append(surface)
                 session.surfaces[cls.__name__] = f"{'MIDI in' if cls is MidiInput else 'MIDI out'} '{surface.name}'"
     if opts.osc:
         from .osc import OscServer
@@ -166,7 +185,7 @@ def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) 
             if opts.osc_port != 9000 or opts.osc_host != "127.0.0.1" or allow is not None:
                 raise
             warn(f"{exc}; playing without OSC")
-            return
+            return opened
         stack.callback(server.close)
         host, port = server.address
         session.surfaces["OscServer"] = f"OSC udp://{host}:{port}"
@@ -176,6 +195,7 @@ def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) 
             session.surfaces["OscServer"] += " (OPEN TO THE NETWORK: see the warning)"
             if not opts.quiet:                  # --quiet: the session log already goes to stderr
                 warn(server.network_warning())
+    return opened
 
 
 def _start_clock(session, clock, stack: ExitStack) -> None:

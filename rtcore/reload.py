@@ -49,6 +49,8 @@ def same_definition(old: NodeSpec, new: NodeSpec, types: Mapping[str, NodeType] 
     types = types if types is not None else node_types()
     if old.type != new.type or old.channel != new.channel or dict(old.config) != dict(new.config):
         return False
+    if dict(old.digests) != dict(new.digests):        # the same model path, another file there now
+        return False
     nt = types[new.type]
     return stepped_params(nt, old.params) == stepped_params(nt, new.params) and same_zones(old.samples, new.samples)
 
@@ -59,7 +61,8 @@ def snapshot(spec: GraphSpec) -> GraphSpec:
     the memory; they are compared by content, so only an in-place edit of the audio itself would
     go unnoticed)."""
     return GraphSpec(
-        nodes=[replace(n, params=dict(n.params), config=dict(n.config), samples=[replace(z) for z in n.samples])
+        nodes=[replace(n, params=dict(n.params), config=dict(n.config), digests=dict(n.digests),
+                       samples=[replace(z) for z in n.samples])
                for n in spec.nodes],
         connections=list(spec.connections), master=dict(spec.master),
         event_connections=list(spec.event_connections))

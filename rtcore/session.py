@@ -124,6 +124,8 @@ class Session:
         from .sync import TapTempo
         self._tap = TapTempo()
         self.recorder = None                 # the journaling recorder, when --record is on
+        self.audio_status = ""    # while the audio stream is lost or stalled: a line for the status screen
+        self._stream_down = False
         self._block_cache, self._block_read_at = int(patch.block), -1.0
         self._muted_logged: set[str] = set()
         self._scheduler = _Scheduler(self)
@@ -150,18 +152,23 @@ class Session:
             t.join(timeout=1.0)
 
     def watch(self) -> None:
-        """Reload the patch whenever its file (or its MIDI-learn sidecar) changes on disk
-        (from the moment this returns: the files' state is taken here, not by the thread)."""
-        t = threading.Thread(target=self._watch, args=(self._watch_stamp(),), name="rtcore-watch", daemon=True)
+        """Reload the patch whenever its file, its MIDI-learn sidecar or a file it references (an
+        AI model, a sample) changes on disk; a reload that fails leaves the old patch playing."""
+        first = self._watch_stamp()      # now: a change right after this call is seen
+        t = threading.Thread(target=self._watch, args=(first,), name="rtcore-watch", daemon=True)
         t.start()
         self._threads.append(t)
 
     # ---- time ----------------------------------------------------------------------------
     def now(self) -> int:
         """Engine frame now (live: from the clock model; offline: the render position)."""
+        if self.live and self._stream_down:      # the clock stopped with the stream
+            return self.engine.frame_now()
         return self.clock.now() if self.live else self.engine.frame
 
     def frame_at(self, arrival_ns: int) -> int:
+        if self.live and self._stream_down:      # no clock: the frame that plays when it is back
+            return self.engine.frame_now()
         return self.clock.frame_at(arrival_ns) if self.live else self.engine.frame
 
     def event_time(self, arrival_ns: int | None, cycle_start: bool = False) -> int | None:
@@ -176,8 +183,8 @@ class Session:
         in the cycle, a scheduling delay after the cycle began). The frame is then rounded to
         the nearest block boundary -- that cycle's first frame -- so the delay does not show as
         jitter."""
-        if self.latency != "fixed" or arrival_ns is None or not self.live:
-            return None
+        if self.latency != "fixed" or arrival_ns is None or not self.live or self._stream_down:
+            return None          # (no stream: no clock to place it by; it plays when the stream is back)
         block = self.block
         frame = self.frame_at(arrival_ns)
         if cycle_start:
@@ -193,6 +200,16 @@ class Session:
             self._block_read_at = now
             self._block_cache = int(self.engine.stats().last_block or self.patch.block)
         return self._block_cache
+
+    def stream_lost(self) -> None:
+        """The audio stream went away (rtcore.supervisor): inputs play at the next block it runs,
+        not at a time extrapolated from a clock that stopped."""
+        self._stream_down = True
+
+    def stream_back(self) -> None:
+        """The audio stream runs again: the clock model starts afresh from its blocks."""
+        self.clock.reset()
+        self._stream_down = False
 
     # ---- events --------------------------------------------------------------------------
     def send(self, events: Event | list[Event]) -> int:
@@ -558,18 +575,23 @@ class Session:
     def load(self, path: str | Path | None = None) -> Patch:
         """Load a patch (default: reload the current one) and swap it in at a block boundary;
         unchanged nodes keep their state. On any error the old patch keeps playing and the
-        one-line error is raised (and logged)."""
+        one-line error is raised (and logged): a missing plugin or sample, and an AI model that
+        does not load while the playing patch has a running AI (a reload never trades a running
+        model for a silent one; only when no AI runs now does the new patch play without it)."""
         path = Path(path) if path is not None else self.patch.path
         self._flush_batch()              # events batched for the old graph go to the old graph
+        warned = len(self.engine.warnings)
         try:
             new = load_patch(path, sample_rate=int(self.engine.sample_rate),
                              allow_any_path=self.patch.allow_any_path)
             if new.sample_rate != int(self.engine.sample_rate):
                 raise PatchError(f"{path}: sample_rate cannot change while playing")
-            self.engine.load(new.graph, ai_errors="warn")
+            self.engine.load(new.graph, ai_errors="raise" if self._ai_running() else "warn")
         except RtCoreError as exc:
             self.log(f"reload failed, still playing {self.patch.path.name}: {exc}")
             raise
+        for w in self.engine.warnings[warned:]:
+            self.log(w)
         with self._lock:
             self.patch = new
             self._picked_up.clear()
@@ -579,9 +601,17 @@ class Session:
         self.log(f"loaded {path}")
         return new
 
+    def _ai_running(self) -> bool:
+        """An AI node of the playing graph has its model loaded (it was not degraded)."""
+        types = node_types()
+        degraded = self.engine._degraded
+        return any(types[n.type].is_controller and n.name not in degraded for n in self.patch.graph.nodes
+                   if n.type in types)
+
     def _watch_stamp(self) -> tuple:
+        """(mtime, size) of the patch, its sidecar and every file it references (None: missing)."""
         out = []
-        for p in (self.patch.path, self.patch.learn_path):
+        for p in (self.patch.path, self.patch.learn_path, *self.patch.referenced_files()):
             try:
                 st = p.stat()
                 out.append((st.st_mtime_ns, st.st_size))
@@ -593,11 +623,11 @@ class Session:
         while not self._stop.wait(WATCH_SECONDS):
             cur = self._watch_stamp()
             if cur != last and cur[0] is not None:
-                last = cur
                 try:
                     self.load()
                 except RtCoreError:
                     pass             # logged by load(); the old patch plays on
+                last = self._watch_stamp()       # (a new patch may reference other files)
 
     # ---- AI notes and logs ---------------------------------------------------------------
     def _report_muted(self, seen: int) -> int:

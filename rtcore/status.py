@@ -65,6 +65,11 @@ def status_renderable(session: Session) -> Group:
         Text(f"dropped events {st.events_dropped}", style="red" if st.events_dropped else ""),
     )
     rows = [head, dsp]
+    if session.audio_status:                  # the stream is lost (reconnecting) or stalled
+        rows.append(Text(session.audio_status, style="bold red"))
+    if st.streams_lost:
+        rows.append(Text(f"audio stream lost {st.streams_lost}x, reopened {st.streams_reopened}x",
+                         style="yellow"))
     if session.surfaces:
         rows.append(Text("   ".join(session.surfaces.values()), style="dim"))
     if st.ai_steps or any(n.type == "ai" for n in session.patch.graph.nodes):

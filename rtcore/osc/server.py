@@ -27,8 +27,8 @@ from .._native import lib
 from ..errors import RtCoreError
 from . import namespace as ns_json
 from . import wire
-from .addresses import (ADDRESSES, AI_ADDRESS, AI_PREFIX, AI_SHORTCUTS, FIXED, NODE_ADDRESS, NODE_PREFIX,
-                        STATS_FIELDS, Request)
+from .addresses import (ADDRESSES, AI_ADDRESS, AI_PREFIX, AI_SHORTCUTS, FIXED, MIDI_IN_FIELDS, NODE_ADDRESS,
+                        NODE_PREFIX, STATS_FIELDS, Request)
 from .spec import OscAddress
 from .subscribers import Address, Subscribers
 
@@ -121,6 +121,7 @@ class OscServer:
         self._thread = threading.Thread(target=self._run, name="rtcore-osc", daemon=True)
         self._thread.start()
         self.subscribers.start()
+        self.session.add_counters("osc", self.counters)
         return self
 
     def close(self) -> None:
@@ -157,7 +158,8 @@ class OscServer:
         return c
 
     def stats_args(self) -> list[Any]:
-        """The stats pairs: ``name, value, ...`` (engine :data:`STATS_FIELDS`, then ``osc_*``)."""
+        """The stats pairs: ``name, value, ...`` (engine :data:`STATS_FIELDS`, then ``osc_*``,
+        then ``midi_in_*``)."""
         st = self.session.engine.stats()
         out: list[Any] = []
         for name in STATS_FIELDS:
@@ -165,6 +167,9 @@ class OscServer:
             out += [name, float(v) if isinstance(v, float) else int(v)]
         for name, v in self.counters().items():
             out += [f"osc_{name}", int(v)]
+        midi_in = self.session.surface_counters().get("midi_in", {})
+        for name in MIDI_IN_FIELDS:
+            out += [f"midi_in_{name}", int(midi_in.get(name, 0))]
         return out
 
     def namespace(self, node: str | None = None) -> str:

@@ -25,10 +25,13 @@ received/handled/dropped (dropped = the kernel's count, SO_RXQ_OVFL), MIDI recei
 lost (lost = RtMidi's full queue, rtcore.stderr_tap); memory: the RSS of the rtcore process
 every second during the flood, growth = mean of the last 10 s - mean of the first 10 s (MB).
 
-Accounting (must be 0): ``*_osc_unaccounted`` = datagrams sent (flood, reloads, stats
-queries) - (received + dropped); ``*_midi_unaccounted`` = messages the probe wrote - (received
-+ lost). Context: the floor -- a pass-through C client (benchmarks/floor_client.c) alone on the
-same server for --seconds -- and jackd's own account of who was late (its log).
+Accounting: ``*_osc_unaccounted`` = datagrams sent (flood, reloads, stats queries) -
+(received + dropped), always 0; ``*_midi_unaccounted`` = messages the probe wrote - (received
++ lost): 0 unless the server had xruns in which rtcore's MIDI client missed its cycle -- JACK
+then drops that cycle's MIDI before any client sees it (no JACK client can count that; the
+server's xruns are counted instead). Context: the floor -- a pass-through C client
+(benchmarks/floor_client.c) alone on the same server for --seconds; the MIDI flood into a C
+MIDI sink instead of rtcore -- and jackd's own account of who was late (its log).
 
 JSON keys: the ``all`` phase as ``flood_<figure>``, the others as ``flood_osc_only_<figure>``,
 ``flood_midi_only_<figure>``, ``flood_reload_only_<figure>``; figures: xruns, overruns,
@@ -37,10 +40,11 @@ osc_received, osc_handled, osc_handled_per_s, osc_dropped, osc_unaccounted, midi
 midi_received, midi_handled, midi_lost, midi_unaccounted, midi_writer_dropped, reloads_sent,
 reloads (graph swaps), reload_errors, rss_start_mb, rss_end_mb, rss_growth_mb,
 jackd_late_{rtcore,probe,driver,other}, jackd_running_rtcore; and flood_floor_xruns,
-flood_seconds, flood_block, flood_realtime.
+flood_floor_midi_{xruns,written,delivered} (the MIDI flood into a C sink instead of rtcore: the
+flood's own floor), flood_seconds, flood_block, flood_realtime.
 
 Usage: floods.py --json PATH [--seconds 20] [--block 128] [--osc-rate 50000] [--midi-rate 10000]
-                 [--reload-ms 100] [--phases osc,midi,reload,all] [--no-floor]
+                 [--reload-ms 100] [--phases osc,midi,reload,all] [--no-floor] [--keep-log FILE]
 """
 from __future__ import annotations
 
@@ -370,13 +374,44 @@ def run_floor(rig: Rig, workdir: Path, seconds: float) -> int | None:
                 p.wait()
 
 
+def run_midi_floor(rig: Rig, seconds: float) -> dict[str, int]:
+    """The MIDI flood's own floor: the same messages written into a C MIDI sink (a second
+    jack_probe) instead of rtcore, for ``seconds``: server xruns, and whether JACK delivered
+    every message (``delivered`` = written when no client missed a cycle)."""
+    from jack_probe import JackProbe
+
+    sink = JackProbe(rig.server.name, "rtcore-bench-floods-sink", audio_inputs=0, midi_in=True, seconds=0,
+                     control_client=False)
+    writer = rig.writer
+    try:
+        writer.probe.client.connect(writer.midi_out_port, sink.midi_in_port)
+        time.sleep(0.2)
+        writer.clear()
+        _, cycle = writer.now()
+        start = cycle + int(LEAD_S * SAMPLE_RATE)
+        feeder = MidiFeeder(writer, merge(melody(), midi_flood(rig.args.midi_rate)), start, int(seconds * SAMPLE_RATE))
+        x0 = writer.status()["xruns"]
+        feeder.start()
+        feeder.join(timeout=seconds + 30)
+        deadline = time.monotonic() + 10.0
+        while writer.status()["queued"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        x1 = writer.status()["xruns"]
+        time.sleep(0.2)
+        w, r = writer.status(), sink.status()
+    finally:
+        sink.close()
+    return {"xruns": int(x1 - x0), "written": int(w["midi_out"] + w["midi_out_overflow"]),
+            "delivered": int(r["midi_in"] + r["midi_in_overflow"])}
+
+
 # ---- the table -----------------------------------------------------------------------------------
 ROWS = [
     ("server xruns (floor: see below)", "xruns"), ("  jackd: rtcore late (in its callback)", None),
     ("engine overruns", "overruns"), ("events dropped / late", None), ("AI missed deadlines", "ai_missed_deadlines"),
     ("callback p99 / max (µs, whole run)", None), ("OSC sent / received / dropped", None),
     ("OSC handled per s", "osc_handled_per_s"), ("OSC unaccounted (must be 0)", "osc_unaccounted"),
-    ("MIDI written / handled / lost", None), ("MIDI unaccounted (must be 0)", "midi_unaccounted"),
+    ("MIDI written / handled / lost", None), ("MIDI unaccounted (0 but for JACK xruns)", "midi_unaccounted"),
     ("reloads done / sent (errors)", None), ("RSS start / growth (MB)", None),
 ]
 
@@ -412,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reload-ms", type=float, default=100.0, help="a patch reload every this many ms (default 100)")
     ap.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated, of {', '.join(PHASES)}")
     ap.add_argument("--no-floor", action="store_true", help="skip the pass-through client's floor run")
+    ap.add_argument("--keep-log", type=Path, help="copy jackd's log (who was late at each xrun) to this file")
     ap.add_argument("--osc-sender", nargs=4, metavar=("HOST", "PORT", "RATE", "SECONDS"), help="(internal)")
     args = ap.parse_args(argv)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
@@ -446,6 +482,11 @@ def main(argv: list[str] | None = None) -> int:
                 figures["flood_floor_xruns"] = run_floor(rig, workdir, args.seconds)
                 print(f"  floor: a pass-through C client alone for {args.seconds:g} s: "
                       f"{figures['flood_floor_xruns']} xruns", flush=True)
+                if "midi" in phases or "all" in phases:
+                    mf = run_midi_floor(rig, args.seconds)
+                    figures.update({f"flood_floor_midi_{k}": v for k, v in mf.items()})
+                    print(f"  floor of the MIDI flood: the same messages into a C MIDI sink for {args.seconds:g} s: "
+                          f"{mf['xruns']} xruns, {mf['written']} written, {mf['delivered']} delivered", flush=True)
             for phase in phases:
                 print(f"phase {phase}: {args.seconds:g} s", flush=True)
                 fig = run_phase(phase, rig)
@@ -456,8 +497,16 @@ def main(argv: list[str] | None = None) -> int:
                 probe.close()
             server.stop()
             remove_shm_leftovers(server.name)
+            if args.keep_log:
+                args.keep_log.parent.mkdir(parents=True, exist_ok=True)
+                args.keep_log.write_bytes(server.log.read_bytes())
     rows = [[label] + [cell(per_phase[p], label, key) for p in phases] for label, key in ROWS]
     rows.append(["floor: pass-through client's xruns", str(figures.get("flood_floor_xruns"))] + [""] * (len(phases) - 1))
+    if "flood_floor_midi_xruns" in figures:
+        rows.append(["floor: MIDI flood into a C sink: xruns (lost)",
+                     f"{figures['flood_floor_midi_xruns']} "
+                     f"({figures['flood_floor_midi_written'] - figures['flood_floor_midi_delivered']})"]
+                    + [""] * (len(phases) - 1))
     print_table(f"rtcore under floods ({args.seconds:g} s per phase, block {args.block}; OSC {args.osc_rate:g}/s, "
                 f"MIDI {args.midi_rate:g}/s, a reload every {args.reload_ms:g} ms)", ["figure"] + phases, rows)
     write_json(args.json, figures)

@@ -320,14 +320,16 @@ def merge(*sources: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
 
 
 # ---- jackd's log -------------------------------------------------------------------------------
-def jackd_late(log: Path, since: int = 0, until: int | None = None, probe_prefix: str = "rtcore-bench") -> dict[str, int]:
+def jackd_late(log: Path, since: int = 0, until: int | None = None, probe_prefix: str = "rtcore-bench",
+               midi_in_client: str | None = None) -> dict[str, int]:
     """jackd's account of the xruns in its log between bytes ``since`` and ``until`` (None =
-    the end): cycles its driver's timer
-    was late (``driver``), clients not finished in time: rtcore's (``rtcore``: PortAudio = the
-    engine, ``rtcore*`` = its MIDI clients), the measuring clients (``probe``: names starting
-    with ``probe_prefix``), others; ``*_running``: of those, still inside their callback (the
-    rest had not been scheduled yet: a busy machine)."""
-    out = {"driver": 0, "rtcore": 0, "probe": 0, "other": 0, "rtcore_running": 0, "probe_running": 0}
+    the end): cycles its driver's timer was late (``driver``), clients not finished in time:
+    rtcore's (``rtcore``: PortAudio = the engine, ``rtcore*`` = its MIDI clients; ``midi_in``:
+    of those, the client ``midi_in_client`` that owns "rtcore in"), the measuring clients
+    (``probe``: names starting with ``probe_prefix``), others; ``*_running``: of those, still
+    inside their callback (the rest had not been scheduled yet: a busy machine)."""
+    out = {"driver": 0, "rtcore": 0, "probe": 0, "other": 0, "rtcore_running": 0, "probe_running": 0,
+           "midi_in": 0}
     try:
         with open(log, "rb") as fh:
             fh.seek(since)
@@ -345,6 +347,8 @@ def jackd_late(log: Path, since: int = 0, until: int | None = None, probe_prefix
         kind = ("probe" if name.startswith(probe_prefix) else
                 "rtcore" if name == "PortAudio" or name.startswith("rtcore") else "other")
         out[kind] += 1
+        if name == midi_in_client:
+            out["midi_in"] += 1
         if m.group(2) == "Running" and kind != "other":
             out[f"{kind}_running"] += 1
     return out

@@ -39,7 +39,8 @@ events_dropped, events_late, ai_missed_deadlines, cb_p99_us, cb_max_us, osc_sent
 osc_received, osc_handled, osc_handled_per_s, osc_dropped, osc_unaccounted, midi_sent,
 midi_received, midi_handled, midi_lost, midi_unaccounted, midi_writer_dropped, reloads_sent,
 reloads (graph swaps), reload_errors, rss_start_mb, rss_end_mb, rss_growth_mb,
-jackd_late_{rtcore,probe,driver,other}, jackd_running_rtcore; and flood_floor_xruns,
+jackd_late_{rtcore,midi_in,probe,driver,other} (midi_in: rtcore's MIDI input client, one of
+rtcore's), jackd_running_rtcore; and flood_floor_xruns,
 flood_floor_midi_{xruns,written,delivered} (the MIDI flood into a C sink instead of rtcore: the
 flood's own floor), flood_seconds, flood_block, flood_realtime.
 
@@ -186,15 +187,16 @@ class Rig:
     def __init__(self, server, writer: SharedProbe, patch_a: Path, patch_b: Path, args) -> None:
         self.server, self.writer, self.a, self.b, self.args = server, writer, patch_a, patch_b, args
 
-    def connect_midi(self, timeout: float = 10.0) -> None:
-        """The writer's MIDI output -> rtcore's "rtcore in" (the one port of that name)."""
+    def connect_midi(self, timeout: float = 10.0) -> str:
+        """The writer's MIDI output -> rtcore's "rtcore in" (the one port of that name); the
+        JACK client that owns it."""
         client = self.writer.probe.client
         deadline = time.monotonic() + timeout
         while True:
             names = [p.name for p in client.get_ports(is_midi=True, is_input=True) if p.name.endswith(":rtcore in")]
             if len(names) == 1:
                 client.connect(self.writer.midi_out_port, names[0])
-                return
+                return names[0].split(":", 1)[0]
             if time.monotonic() > deadline:
                 raise RuntimeError(f"expected one JACK port '*:rtcore in', found {names}")
             time.sleep(0.05)
@@ -226,7 +228,7 @@ def run_phase(phase: str, rig: Rig) -> dict[str, object]:
     report = ""
     try:
         play.wait_ready(osc)
-        rig.connect_midi()
+        midi_in_client = rig.connect_midi()
         time.sleep(WARMUP_S)
         writer.clear()                                        # the writer's counters: this phase only
         _, cycle = writer.now()
@@ -293,7 +295,7 @@ def run_phase(phase: str, rig: Rig) -> dict[str, object]:
 
     sent_total = sent_osc + (reloader.sent if reloader else 0) + (osc.sent - q0)
     written = int(w["midi_out"] + w["midi_out_overflow"])
-    flood_late = jackd_late(rig.server.log, log0, log1)      # the flood's lines, as for the xruns
+    flood_late = jackd_late(rig.server.log, log0, log1, midi_in_client=midi_in_client)   # the flood's lines
     fig: dict[str, object] = {
         "xruns": int(x1 - x0),
         "overruns": d("overruns"),
@@ -329,6 +331,7 @@ def run_phase(phase: str, rig: Rig) -> dict[str, object]:
         "rss_samples": len(rss),
         "jackd_late_rtcore": flood_late["rtcore"],
         "jackd_running_rtcore": flood_late["rtcore_running"],
+        "jackd_late_midi_in": flood_late["midi_in"],
         "jackd_late_probe": flood_late["probe"],
         "jackd_late_driver": flood_late["driver"],
         "jackd_late_other": flood_late["other"],
@@ -408,6 +411,7 @@ def run_midi_floor(rig: Rig, seconds: float) -> dict[str, int]:
 # ---- the table -----------------------------------------------------------------------------------
 ROWS = [
     ("server xruns (floor: see below)", "xruns"), ("  jackd: rtcore late (in its callback)", None),
+    ("  jackd: of which rtcore's MIDI input", "jackd_late_midi_in"),
     ("engine overruns", "overruns"), ("events dropped / late", None), ("AI missed deadlines", "ai_missed_deadlines"),
     ("callback p99 / max (µs, whole run)", None), ("OSC sent / received / dropped", None),
     ("OSC handled per s", "osc_handled_per_s"), ("OSC unaccounted (must be 0)", "osc_unaccounted"),

@@ -268,7 +268,8 @@ class MidiFeeder(threading.Thread):
         try:
             pending: tuple[int, bytes] | None = None
             src = iter(self.source)
-            while not self._quit.is_set():
+            done = False
+            while not done and not self._quit.is_set():
                 _, cycle = self.writer.now()
                 horizon = min(cycle + self.ahead, self.start_frame + self.frames) - self.start_frame
                 batch = []
@@ -276,7 +277,8 @@ class MidiFeeder(threading.Thread):
                     if pending is None:
                         pending = next(src, None)
                         if pending is None or pending[0] >= self.frames:
-                            return                       # the source or the time is over
+                            done = True                  # the source or the time is over
+                            break
                     if pending[0] >= horizon:
                         break
                     batch.append((self.start_frame + pending[0], pending[1]))
@@ -284,7 +286,8 @@ class MidiFeeder(threading.Thread):
                 if batch:
                     self.writer.queue_midi_many(batch)
                     self.queued += len(batch)
-                self._quit.wait(self.tick_s)
+                if not done:
+                    self._quit.wait(self.tick_s)
         except BaseException as exc:  # noqa: BLE001 - reported by the caller
             self.error = exc
 

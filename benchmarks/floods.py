@@ -341,6 +341,8 @@ def run_phase(phase: str, rig: Rig) -> dict[str, object]:
         note(f"reload errors ({phase}): {'; '.join(reloader.first_errors)}")
     for line in report.strip().splitlines():
         print(f"  [{phase}] rtcore play: {line}", flush=True)
+    if rss:
+        print(f"  [{phase}] RSS every 10 s (MB): " + " ".join(f"{mb:.1f}" for t, mb in rss if int(t) % 10 == 0), flush=True)
     print(f"  [{phase}] xruns {fig['xruns']}, overruns {fig['overruns']}, OSC {fig['osc_received']} received "
           f"({fig['osc_handled_per_s']}/s handled) {fig['osc_dropped']} dropped, MIDI {fig['midi_sent']} written "
           f"{fig['midi_handled']} handled {fig['midi_lost']} lost, reloads {fig['reloads']}/{fig['reloads_sent']}, "

@@ -15,6 +15,7 @@ already past plays at once and is counted as ``late``.
 from __future__ import annotations
 
 import errno
+import os
 import select
 import socket
 import struct
@@ -38,6 +39,7 @@ BURST = 64                      # datagrams handled per engine send (bounds the 
 RCVBUF_BYTES = 4 * 1024 * 1024
 MAX_DATAGRAM = 65507            # largest UDP/IPv4 payload
 LOG_PER_SECOND = 10             # error lines logged per second; the rest are counted
+RECEIVE_NICE = 10               # the receive thread's nice value (see OscServer._run)
 _IP_RECVERR = 11                # Linux: ICMP errors (port unreachable ...) queue on the socket
 _SO_RXQ_OVFL = 40               # Linux: each datagram carries the socket's drop counter
 _ICMP_ERRNOS = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
@@ -183,6 +185,14 @@ class OscServer:
 
     # ---- the receive thread ------------------------------------------------------------------
     def _run(self) -> None:
+        # A flood keeps this thread busy for as long as it lasts. At nice 10 it cannot starve
+        # what makes the music when the CPUs are short: the AI's inference thread (nice 5), the
+        # audio callback of a server without real-time scheduling (nice 0). A flood then costs
+        # OSC messages (dropped by the kernel, counted), not the music. Linux: per thread.
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RECEIVE_NICE)
+        except (AttributeError, OSError):
+            pass
         sock = self._sock
         assert sock is not None
         poller = select.poll()

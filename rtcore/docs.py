@@ -71,7 +71,7 @@ def _cell(text: str) -> str:
 
 def osc_tables() -> str:
     """Markdown: the OSC addresses rtcore answers and the messages it sends (rtcore.osc.addresses)."""
-    from .osc.addresses import ADDRESSES, OUTGOING, STATS_FIELDS
+    from .osc.addresses import ADDRESSES, MIDI_IN_FIELDS, OUTGOING, STATS_FIELDS
     from .osc.server import COUNTERS
 
     out = ["| address | arguments | range / unit | in a bundle | what it does |", "|---|---|---|---|---|"]
@@ -87,7 +87,9 @@ def osc_tables() -> str:
     out += ["", "Stats pairs, in this order: " + ", ".join(f"`{n}`" for n in STATS_FIELDS)
             + " (times in µs, `tempo` the session's BPM, `transport_tempo` the engine's beats per minute of its own "
             "frames, `clock_error_ms` an external clock's last phase error, `transport_playing` 0/1), then the server's own counters "
-            + ", ".join(f"`osc_{n}`" for n in COUNTERS) + "."]
+            + ", ".join(f"`osc_{n}`" for n in COUNTERS) + ", and the MIDI input's "
+            + ", ".join(f"`midi_in_{n}`" for n in MIDI_IN_FIELDS)
+            + " (`midi_in_lost`: messages RtMidi's full queue dropped; 0 without a MIDI input)."]
     return "\n".join(out) + "\n"
 
 

@@ -52,7 +52,7 @@ VIRTUAL_IN = "rtcore in"
 VIRTUAL_OUT = "rtcore out"
 POLL_SECONDS = 0.0005          # the input thread's poll interval (s)
 POLL_PRIORITY = 20             # SCHED_FIFO priority of the poll thread, when allowed (JACK runs at 70)
-QUEUE_SIZE = 4096              # messages RtMidi holds between two polls
+QUEUE_SIZE = 4096              # messages RtMidi holds between two polls (0.4 s of a 10,000/s flood)
 CLOCK_PPQN = 24                # MIDI clock ticks per quarter note
 CLOCK_MAX_SLEEP = 0.005        # the clock thread re-reads tempo and transport at least this often (s)
 READ_MODES = ("poll", "callback")
@@ -211,13 +211,15 @@ def _raise_priority() -> None:
 
 
 def _open_client(kind: str, api_spec: str | int | None, port: str | int | None,
-                 configure: Callable[[Any], None] | None = None) -> tuple[int, Any, str]:
+                 configure: Callable[[Any], None] | None = None,
+                 queue_size: int = QUEUE_SIZE) -> tuple[int, Any, str]:
     """(api, rtmidi MidiIn/MidiOut, port name) for a new ``kind`` ("input"/"output") client on
-    ``port`` (None = rtcore's virtual port). One-line :class:`DeviceError` on failure."""
+    ``port`` (None = rtcore's virtual port); an input holds ``queue_size`` messages between
+    reads. One-line :class:`DeviceError` on failure."""
     rtmidi = _rtmidi()
     api = api_spec if isinstance(api_spec, int) else choose_api(api_spec)
     make, virtual = (rtmidi.MidiIn, VIRTUAL_IN) if kind == "input" else (rtmidi.MidiOut, VIRTUAL_OUT)
-    kw = {"queue_size_limit": QUEUE_SIZE} if kind == "input" else {}
+    kw = {"queue_size_limit": int(queue_size)} if kind == "input" else {}
     try:
         with quiet_stderr():
             client = make(api, name=CLIENT_NAME, **kw)
@@ -244,22 +246,36 @@ class MidiInput:
     ``port``: index or name part of an input port (see ``rtcore devices``); None = a virtual
     input named :data:`VIRTUAL_IN` that other software connects to. ``api``: rtmidi API name
     or constant, None = :func:`choose_api`. ``read``: "poll" (default) or "callback" (see the
-    module doc). :meth:`open` raises a one-line :class:`DeviceError`; afterwards bad messages
-    are logged and counted, never raised. Usable as a context manager.
+    module doc). ``queue_size``: messages RtMidi holds until the poll thread reads them (more
+    are lost, and counted). :meth:`open` raises a one-line :class:`DeviceError`; afterwards bad
+    messages are logged and counted, never raised. Usable as a context manager.
+
+    :attr:`counters`: messages ``received`` (read from RtMidi), ``handled`` (played),
+    ``errors`` (malformed, logged), ``system`` (clock, SysEx ...: not played) and ``lost``:
+    messages RtMidi dropped because its queue was full (see :mod:`rtcore.stderr_tap`), so that
+    what a sender wrote = received + lost. ``loss_counted`` is False when those cannot be
+    counted (stderr could not be tapped; logged once).
     """
 
     def __init__(self, session, port: str | int | None = None, api: str | int | None = None,
-                 read: str = "poll", poll_seconds: float = POLL_SECONDS) -> None:
+                 read: str = "poll", poll_seconds: float = POLL_SECONDS, queue_size: int = QUEUE_SIZE) -> None:
         if read not in READ_MODES:
             raise ValueError(f"read must be one of {READ_MODES} (got {read!r})")
+        if not 2 <= int(queue_size) <= 1 << 20:
+            raise ValueError(f"queue_size must be 2..{1 << 20} messages (got {queue_size})")
         self.session = session
         self.port = port
         self.api_spec = api
         self.read = read
         self.poll_seconds = float(poll_seconds)
+        self.queue_size = int(queue_size)
         self.api: int | None = None
         self.name: str | None = None
-        self.counters = {"received": 0, "handled": 0, "errors": 0, "system": 0}
+        self._c = {"received": 0, "handled": 0, "errors": 0, "system": 0}
+        self._tap: Any = None                    # rtcore.stderr_tap.StderrTap while open (poll mode)
+        self._lost_base = 0
+        self._lost_final = 0
+        self.loss_counted = False
         self._in: Any = None
         self._thread: threading.Thread | None = None
         self._quit = threading.Event()
@@ -270,9 +286,15 @@ class MidiInput:
         # Keep clock, SysEx and active sensing: RtMidi's JACK input measures each delta from the
         # previous message *including* the ones it filters, so filtering would lose time
         # (rtcore.midi_time). They are dropped here, in _handle.
-        self.api, self._in, self.name = _open_client(
-            "input", self.api_spec, self.port,
-            lambda mi: mi.ignore_types(sysex=False, timing=False, active_sense=False))
+        if self.read == "poll":
+            self._start_loss_count()
+        try:
+            self.api, self._in, self.name = _open_client(
+                "input", self.api_spec, self.port,
+                lambda mi: mi.ignore_types(sysex=False, timing=False, active_sense=False), self.queue_size)
+        except BaseException:
+            self._stop_loss_count()
+            raise
         # RtMidi's JACK deltas are whole µs of libjack's clock; ALSA's come from the sequencer
         # queue's timer, which runs on the system's monotonic clock
         self._jack = self.api == _rtmidi().API_UNIX_JACK
@@ -282,8 +304,36 @@ class MidiInput:
         else:
             self._thread = threading.Thread(target=self._poll, name="rtcore-midi-in", daemon=True)
             self._thread.start()
+        self.session.add_counters("midi_in", lambda: self.counters)
         self.session.log(f"MIDI in: {self.name} ({api_name(self.api)})")
         return self
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """See the class doc: received, handled, errors, system, lost."""
+        c = dict(self._c)
+        c["lost"] = self._lost_final if self._tap is None else self._tap.lost - self._lost_base
+        return c
+
+    def _start_loss_count(self) -> None:
+        """RtMidi reports a message its full queue drops only on stderr: count those lines."""
+        from . import stderr_tap
+        try:
+            self._tap = stderr_tap.acquire()
+        except OSError as exc:
+            self.session.log(f"MIDI in: messages RtMidi drops when its queue is full cannot be counted "
+                             f"(stderr cannot be tapped: {exc.strerror or exc})")
+            return
+        self._lost_base = self._tap.lost
+        self.loss_counted = True
+
+    def _stop_loss_count(self) -> None:
+        if self._tap is None:
+            return
+        from . import stderr_tap
+        self._lost_final = self._tap.lost - self._lost_base
+        self._tap = None
+        stderr_tap.release()
 
     def close(self) -> None:
         """Stop reading and close the port. Safe to call twice."""
@@ -303,6 +353,7 @@ class MidiInput:
                 time.sleep(0.05)
             _close_client(self._in)
             self._in = None
+        self._stop_loss_count()
 
     @property
     def needs_reopen_with_audio(self) -> bool:
@@ -346,9 +397,10 @@ class MidiInput:
 
     def _handle(self, message: list[int], delta: float) -> None:
         arrival = self._stamper.stamp(delta)      # every message, in order: the deltas must add up
-        self.counters["received"] += 1
+        c = self._c
+        c["received"] += 1
         if not message or message[0] >= 0xF0:      # clock, SysEx, active sensing ...: not played;
-            self.counters["system"] += 1            # the clock follower takes clock and transport
+            c["system"] += 1                        # the clock follower takes clock and transport
             try:
                 self.session.midi_system(bytes(message), arrival)
             except Exception as exc:  # noqa: BLE001 - the input thread must survive anything
@@ -356,12 +408,12 @@ class MidiInput:
             return
         try:
             self.session.midi(message, arrival, cycle_start=self._jack)     # JACK: timed per cycle
-            self.counters["handled"] += 1
+            c["handled"] += 1
         except RtCoreError as exc:
-            self.counters["errors"] += 1
+            c["errors"] += 1
             self.session.log(f"MIDI in ({self.name}): {exc}")
         except Exception as exc:  # noqa: BLE001 - the input thread must survive anything
-            self.counters["errors"] += 1
+            c["errors"] += 1
             self.session.log(f"MIDI in ({self.name}): internal error: {type(exc).__name__}: {exc}")
 
 

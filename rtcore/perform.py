@@ -140,8 +140,13 @@ def perform(opts: PerformOptions, warn: Warn = _warn) -> Stats:
             if display is not None:
                 display.tick()
 
-        return play(eng, events=events, seconds=opts.seconds, device=device, block=block,
-                    quiet=False, on_tick=on_tick, supervisor=supervisor)   # the final report is printed either way
+        stats = play(eng, events=events, seconds=opts.seconds, device=device, block=block,
+                     quiet=False, on_tick=on_tick, supervisor=supervisor)   # the final report is printed either way
+        from .status import inputs_line
+        line = inputs_line(session.surface_counters())
+        if line:
+            print(line)                               # the surfaces' losses belong to the report too
+        return stats
 
 
 def _open_surfaces(opts: PerformOptions, session, stack: ExitStack, warn: Warn) -> list:

@@ -38,6 +38,8 @@ ParamListener = Callable[[str, str, float], None]
 NoteListener = Callable[[int, int, int, int, int], None]
 """``(frame, type RT_EV_NOTE_ON/OFF, channel, note, velocity)``: a note the AI played."""
 LogListener = Callable[[str], None]
+CounterSource = Callable[[], dict[str, int]]
+"""Reads a control surface's counters, e.g. ``MidiInput.counters`` (any thread)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class Session:
         self.recorder = None                 # the journaling recorder, when --record is on
         self.audio_status = ""    # while the audio stream is lost or stalled: a line for the status screen
         self._stream_down = False
+        self._counter_sources: dict[str, CounterSource] = {}
         self._block_cache, self._block_read_at = int(patch.block), -1.0
         self._muted_logged: set[str] = set()
         self._scheduler = _Scheduler(self)
@@ -158,6 +161,26 @@ class Session:
         t = threading.Thread(target=self._watch, args=(first,), name="rtcore-watch", daemon=True)
         t.start()
         self._threads.append(t)
+
+    # ---- the control surfaces' counters ----------------------------------------------------
+    def add_counters(self, name: str, read: CounterSource) -> None:
+        """Register a surface's counters under ``name`` ("midi_in", "osc"): the status screen,
+        ``/rtcore/stats`` and the end-of-run report show them (a later one of the same name
+        replaces it)."""
+        with self._lock:
+            self._counter_sources[name] = read
+
+    def surface_counters(self) -> dict[str, dict[str, int]]:
+        """Every registered surface's counters, by name (a source that fails is left out)."""
+        with self._lock:
+            sources = dict(self._counter_sources)
+        out: dict[str, dict[str, int]] = {}
+        for name, read in sources.items():
+            try:
+                out[name] = dict(read())
+            except Exception:  # noqa: BLE001 - a closed surface must not break the screen
+                continue
+        return out
 
     # ---- time ----------------------------------------------------------------------------
     def now(self) -> int:

@@ -45,6 +45,22 @@ def meter_bar(peak: float, rms: float, width: int = METER_WIDTH) -> Text:
     return bar
 
 
+def inputs_line(counters: dict[str, dict[str, int]]) -> str | None:
+    """What the control surfaces received and lost (``Session.surface_counters()``): MIDI in
+    (``lost``: dropped by RtMidi's full queue) and OSC (``dropped``: by the kernel's full
+    receive buffer). None when neither is open."""
+    parts = []
+    mi = counters.get("midi_in")
+    if mi is not None:
+        parts.append(f"MIDI in: {mi.get('received', 0)} received, {mi.get('handled', 0)} played, "
+                     f"{mi.get('lost', 0)} lost")
+    osc = counters.get("osc")
+    if osc is not None:
+        parts.append(f"OSC: {osc.get('received', 0)} received, {osc.get('handled', 0)} handled, "
+                     f"{osc.get('dropped', 0)} dropped")
+    return "   ".join(parts) or None
+
+
 def status_renderable(session: Session) -> Group:
     """Everything on the screen, as one rich renderable (testable without a terminal)."""
     st = session.engine.stats()
@@ -72,6 +88,11 @@ def status_renderable(session: Session) -> Group:
                          style="yellow"))
     if session.surfaces:
         rows.append(Text("   ".join(session.surfaces.values()), style="dim"))
+    counters = session.surface_counters()
+    line = inputs_line(counters)
+    if line:
+        lost = counters.get("midi_in", {}).get("lost", 0) + counters.get("osc", {}).get("dropped", 0)
+        rows.append(Text(line, style="red" if lost else "dim"))
     if st.ai_steps or any(n.type == "ai" for n in session.patch.graph.nodes):
         rows.append(Text(f"AI  steps {st.ai_steps}  missed deadlines {st.ai_missed_deadlines}  "
                          f"late notes re-harmonized {st.ai_late_notes}  notes played {st.notes_out}",

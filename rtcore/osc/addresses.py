@@ -31,7 +31,12 @@ STATS_FIELDS = ("xruns", "overruns", "cb_p50_us", "cb_p99_us", "cb_max_us", "per
 """Engine counters in the stats reply (names of :class:`rtcore.Stats`, µs; ``tempo`` is the
 session's BPM in real time, ``transport_tempo`` the beats per minute of the engine's own frames,
 which an external clock corrects for the device's real rate), in this order, followed by the
-server's own counters prefixed ``osc_`` (see ``OscServer.counters()``)."""
+server's own counters prefixed ``osc_`` (see ``OscServer.counters()``), then
+:data:`MIDI_IN_FIELDS` prefixed ``midi_in_``."""
+
+MIDI_IN_FIELDS = ("received", "handled", "errors", "lost")
+"""The MIDI input's counters in the stats reply (``rtcore.midi.MidiInput.counters``; 0 without
+a MIDI input): messages read, played, malformed, and lost in RtMidi's full queue."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ already past plays at once and is counted as ``late``.
 from __future__ import annotations
 
 import errno
+import os
 import select
 import socket
 import struct
@@ -28,8 +29,8 @@ from ..errors import RtCoreError
 from . import namespace as ns_json
 from . import wire
 from .access import AccessList, is_loopback, network_warning, parse_allow_list
-from .addresses import (ADDRESSES, AI_ADDRESS, AI_PREFIX, AI_SHORTCUTS, FIXED, NODE_ADDRESS, NODE_PREFIX,
-                        STATS_FIELDS, Request)
+from .addresses import (ADDRESSES, AI_ADDRESS, AI_PREFIX, AI_SHORTCUTS, FIXED, MIDI_IN_FIELDS, NODE_ADDRESS,
+                        NODE_PREFIX, STATS_FIELDS, Request)
 from .spec import OscAddress
 from .subscribers import Address, Subscribers
 
@@ -39,6 +40,7 @@ BURST = 64                      # datagrams handled per engine send (bounds the 
 RCVBUF_BYTES = 4 * 1024 * 1024
 MAX_DATAGRAM = 65507            # largest UDP/IPv4 payload
 LOG_PER_SECOND = 10             # error lines logged per second; the rest are counted
+RECEIVE_NICE = 10               # the receive thread's nice value (see OscServer._run)
 _IP_RECVERR = 11                # Linux: ICMP errors (port unreachable ...) queue on the socket
 _SO_RXQ_OVFL = 40               # Linux: each datagram carries the socket's drop counter
 _ICMP_ERRNOS = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
@@ -135,6 +137,7 @@ class OscServer:
         self.subscribers.start()
         if self.open_to_network:
             self.session.log(f"WARNING: {self.network_warning()}")
+        self.session.add_counters("osc", self.counters)
         return self
 
     def close(self) -> None:
@@ -181,7 +184,8 @@ class OscServer:
         return c
 
     def stats_args(self) -> list[Any]:
-        """The stats pairs: ``name, value, ...`` (engine :data:`STATS_FIELDS`, then ``osc_*``)."""
+        """The stats pairs: ``name, value, ...`` (engine :data:`STATS_FIELDS`, then ``osc_*``,
+        then ``midi_in_*``)."""
         st = self.session.engine.stats()
         out: list[Any] = []
         for name in STATS_FIELDS:
@@ -190,6 +194,9 @@ class OscServer:
             out += [name, float(v) if isinstance(v, float) else int(v)]
         for name, v in self.counters().items():
             out += [f"osc_{name}", int(v)]
+        midi_in = self.session.surface_counters().get("midi_in", {})
+        for name in MIDI_IN_FIELDS:
+            out += [f"midi_in_{name}", int(midi_in.get(name, 0))]
         return out
 
     def namespace(self, node: str | None = None) -> str:
@@ -203,6 +210,14 @@ class OscServer:
 
     # ---- the receive thread ------------------------------------------------------------------
     def _run(self) -> None:
+        # A flood keeps this thread busy for as long as it lasts. At nice 10 it cannot starve
+        # what makes the music when the CPUs are short: the AI's inference thread (nice 5), the
+        # audio callback of a server without real-time scheduling (nice 0). A flood then costs
+        # OSC messages (dropped by the kernel, counted), not the music. Linux: per thread.
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RECEIVE_NICE)
+        except (AttributeError, OSError):
+            pass
         sock = self._sock
         assert sock is not None
         poller = select.poll()

@@ -131,7 +131,7 @@ def test_input_stamps_every_message_and_drops_system_ones(session):
     assert got[1][1] - got[0][1] == pytest.approx(3_000_000, abs=1_000)   # from the deltas, not the arrivals
     mi._handle([0x90, 61], 0.0)               # truncated
     mi._handle([0x95, 61, 130], 0.0)          # data byte out of range
-    assert mi.counters == {"received": 5, "handled": 2, "errors": 2, "system": 1}
+    assert mi.counters == {"received": 5, "handled": 2, "errors": 2, "system": 1, "lost": 0}
     assert any("MIDI in (test in): MIDI: malformed note on message 90 3d" in line for line in logs)
     assert any("95 3d 82" in line for line in logs)
 

@@ -22,6 +22,7 @@ import rtcore as rc
 from rtcore._native import lib
 from rtcore.errors import RtCoreError
 from rtcore.osc import ADDRESSES, STATS_FIELDS, OscServer, wire
+from rtcore.osc.addresses import MIDI_IN_FIELDS
 from rtcore.osc.namespace import namespace_json, node_doc
 from rtcore.session import Session
 
@@ -314,7 +315,10 @@ def test_stats_are_name_value_pairs(rig):
     pairs = dict(zip(m.args[1::2], m.args[2::2]))
     names = list(pairs)
     assert names[:len(STATS_FIELDS)] == list(STATS_FIELDS)
-    assert names[len(STATS_FIELDS):] == [f"osc_{k}" for k in rig.server.counters()]
+    n_osc = len(rig.server.counters())
+    assert names[len(STATS_FIELDS):len(STATS_FIELDS) + n_osc] == [f"osc_{k}" for k in rig.server.counters()]
+    assert names[len(STATS_FIELDS) + n_osc:] == [f"midi_in_{k}" for k in MIDI_IN_FIELDS]
+    assert all(pairs[f"midi_in_{k}"] == 0 for k in MIDI_IN_FIELDS)          # no MIDI input in this rig
     assert pairs["events_in"] == rig.engine.stats().events_in == 1
     assert pairs["osc_received"] == 3 and pairs["osc_handled"] == 2 and pairs["tempo"] == 100.0
     assert m.tags[1:] == "".join("s" + ("f" if isinstance(v, float) else "i") for v in pairs.values())

@@ -52,3 +52,20 @@ def test_display_draws_without_a_terminal(patches_dir):
         with StatusDisplay(s, Console(file=out, width=100, force_terminal=False)) as d:
             d.tick(force=True)
         assert "keys" in out.getvalue() or patch.name in out.getvalue()
+
+
+def test_status_shows_what_the_inputs_lost(patches_dir):
+    from rtcore.status import inputs_line
+
+    patch = load_patch(patches_dir / "keys.toml")
+    with Engine(48000, 1024) as eng:
+        s = Session(eng, patch, live=False)
+        assert "MIDI in:" not in _text(s)           # no surface registered: no line
+        midi = {"received": 120, "handled": 118, "errors": 2, "system": 0, "lost": 0}
+        s.add_counters("midi_in", lambda: midi)
+        s.add_counters("osc", lambda: {"received": 7, "handled": 7, "dropped": 0})
+        assert "MIDI in: 120 received, 118 played, 0 lost   OSC: 7 received, 7 handled, 0 dropped" in _text(s)
+        midi["lost"] = 35
+        assert "MIDI in: 120 received, 118 played, 35 lost" in _text(s)
+        s.add_counters("osc", lambda: 1 / 0)       # a surface that fails to answer is left out
+        assert inputs_line(s.surface_counters()) == "MIDI in: 120 received, 118 played, 35 lost"

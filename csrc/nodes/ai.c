@@ -40,9 +40,11 @@
 #include <unistd.h>
 #include "../node.h"
 #include "dsp.h"
+#include "style_memory.h"
 
 enum { P_ENABLED, P_ALTO, P_TENOR, P_BASS, P_TEMPERATURE, P_TOP_K, P_STYLE, P_DENSITY,
-       P_TRANSPOSE, P_VELOCITY, P_SEED, P_MODE, P_LATE_WINDOW, P_FOLLOW, P_COUNT };
+       P_TRANSPOSE, P_VELOCITY, P_SEED, P_MODE, P_LATE_WINDOW, P_FOLLOW, P_PERSONAL, P_MEMORY_VOICE,
+       P_COUNT };
 enum { STYLE_CHORALE, STYLE_ARPEGGIO, STYLE_BASS_PAD };
 enum { MODE_THREAD, MODE_INLINE };
 enum { FOLLOW_GRID, FOLLOW_REACTIVE };
@@ -66,6 +68,10 @@ static const rt_param_info_t params[P_COUNT] = {
     /* appended last: the indices above are part of saved OSC / MIDI maps */
     { "follow", "", 0, 1, 0, RT_PARAM_ENUM, "grid|reactive",
       "grid: the harmony changes on the 16th grid (up to late_window late); reactive: every new note re-harmonizes at its own sample" },
+    { "personal", "", 0, 1, 0, RT_PARAM_FLOAT, "",
+      "style memory: 0 = the model alone; 1 = memory_voice plays the player's own phrases (learned while playing); between: a blend" },
+    { "memory_voice", "", 0, 2, 0, RT_PARAM_ENUM, "alto|tenor|bass",
+      "the voice that answers from the style memory (the player's phrases, moved to its register by octaves)" },
 };
 
 #define N_CAND RT_AI_VOCAB
@@ -81,6 +87,10 @@ typedef struct {                 /* audio thread -> worker: prepare `step` */
     float temperature;
     int top_k;
     uint32_t seed;
+    float personal;              /* style memory blend 0..1 */
+    int memory_voice;
+    int mem_ctx[RT_MEM_ORDER];   /* memory_voice's own last tokens (player's register), oldest first */
+    int mem_n;
 } ai_request_t;
 
 typedef struct {
@@ -136,6 +146,13 @@ typedef struct {
     int style, mode;
     int64_t last_seq;
     int64_t first_step;                      /* first step prepared after a (re)start, -1 none */
+
+    /* ---- style memory (the player's phrases; written by the audio thread, read by both) ---- */
+    rt_style_memory_t mem;
+    int vhist[RT_MEM_ORDER];                 /* [audio] memory_voice's tokens before this step */
+    int vhist_n;
+    float w_mem[RT_AI_VOCAB];                /* [worker] the memory's next-token distribution */
+    float i_mem[RT_AI_VOCAB];                /* [audio] the same, inline / freewheel */
 } ai_t;
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -162,6 +179,43 @@ static void sample_tokens(const float *logits, float temperature, int top_k, uin
     for (int v = 0; v < NV; v++)
         out[v] = rt_sample_token(logits + v * RT_AI_VOCAB, RT_AI_VOCAB, temperature, top_k, rng);
 }
+
+/* ---- style memory glue ---------------------------------------------------------------------
+ * The memory holds the player's line at its own pitch; memory_voice plays it whole octaves
+ * lower (alto: as played, tenor: -12, bass: -24), folded into the model's range. */
+static const int MEMORY_SHIFT[NV] = { 0, -12, -24 };
+
+static int shift_token(int tok, int semitones)
+{
+    if (tok < RT_AI_PITCH0 || semitones == 0) return tok;
+    int p = RT_AI_PITCH_LO + tok - RT_AI_PITCH0 + semitones;
+    while (p < RT_AI_PITCH_LO) p += 12;
+    while (p > RT_AI_PITCH_HI) p -= 12;
+    return RT_AI_PITCH0 + p - RT_AI_PITCH_LO;
+}
+
+static float uniform01(uint32_t *rng) { return (float)(rt_rand_u32(rng) >> 8) * (1.0f / 16777216.0f); }
+
+/* The mixture (1 - w) * model + w * memory for one voice: the model's token was drawn already;
+ * with probability w it is replaced by a draw from the memory (token in the player's register).
+ * w = 1 draws no coin, so the memory alone decides. */
+static void blend_memory(const float *dist, float w, int shift, uint32_t *rng, int *tok)
+{
+    if (w <= 0.0f) return;
+    if (w < 1.0f && uniform01(rng) >= w) return;
+    float u = uniform01(rng), c = 0.0f;
+    int pick = -1, last = -1;
+    for (int t = 0; t < RT_AI_VOCAB; t++) {
+        if (dist[t] <= 0.0f) continue;
+        last = t;
+        c += dist[t];
+        if (u < c) { pick = t; break; }
+    }
+    if (pick < 0) pick = last;                  /* rounding */
+    if (pick >= 0) *tok = shift_token(pick, shift);
+}
+
+static int memory_voice(const ai_t *s) { return (int)s->p[P_MEMORY_VOICE] % NV; }
 
 /* ---- worker thread ------------------------------------------------------------ */
 static float *cand_row(ai_t *s, int bank, int m)
@@ -214,6 +268,12 @@ static void *worker_main(void *arg)
         }
         /* likeliest first: the melody holds, rests, or moves to a near pitch. Each row is usable
          * on its own as soon as it is written, so a slow model still answers most steps. */
+        /* the memory's proposal depends on the answering voice's past only: once per request */
+        int use_mem = 0;
+        if (r.personal > 0.0f) {
+            uint32_t mrng = rng ^ 0x9E3779B9u;
+            use_mem = rt_mem_predict(&s->mem, r.mem_ctx, r.mem_n, s->w_mem, &mrng) >= 0;
+        }
         int order[N_CAND], k = 0, centre = r.melody_note >= 0 ? r.melody_note : 67;
         order[k++] = RT_AI_HOLD;
         order[k++] = RT_AI_REST;
@@ -228,6 +288,9 @@ static void *worker_main(void *arg)
             uint32_t crng = rng;
             rt_model_step(s->model, m, r.beat, prev, s->w_state, cand_row(s, bank, m), s->w_logits);
             sample_tokens(s->w_logits, r.temperature, r.top_k, &crng, s->cand_tok[bank][m]);
+            if (use_mem)
+                blend_memory(s->w_mem, r.personal, MEMORY_SHIFT[r.memory_voice], &crng,
+                             &s->cand_tok[bank][m][r.memory_voice]);
             s->cand_rng[bank][m] = crng;
             atomic_store_explicit(&s->cand_tag[bank][m], seq, memory_order_release);
         }
@@ -251,6 +314,13 @@ static void request(ai_t *s, int64_t step, int reset)
     s->req.temperature = s->p[P_TEMPERATURE];
     s->req.top_k = (int)s->p[P_TOP_K];
     s->req.seed = (uint32_t)s->p[P_SEED] * 2654435761u + 1u;
+    s->req.personal = s->p[P_PERSONAL];
+    s->req.memory_voice = memory_voice(s);
+    /* the voice's context for step+1: its tokens before this step, then this step's */
+    int mv = s->req.memory_voice, n = 0;
+    for (int i = s->vhist_n >= RT_MEM_ORDER ? 1 : 0; i < s->vhist_n; i++) s->req.mem_ctx[n++] = s->vhist[i];
+    s->req.mem_ctx[n++] = shift_token(reset ? RT_AI_REST : s->played[mv], -MEMORY_SHIFT[mv]);
+    s->req.mem_n = n;
     atomic_store_explicit(&s->req_seq, ++s->last_seq, memory_order_release);
     s->bank_seq[step & 1] = s->last_seq;         /* only rows of this request are valid now */
     sem_post(&s->wake);
@@ -336,6 +406,13 @@ static int inline_step(ai_t *s, int64_t step, int melody, int *out)
     rt_model_step(s->model, melody, (int)(step % RT_AI_BEATS), s->i_prev, s->i_state, s->i_next, s->i_logits);
     atomic_store_explicit(&s->claim, 0, memory_order_release);
     sample_tokens(s->i_logits, s->p[P_TEMPERATURE], (int)s->p[P_TOP_K], &rng, out);
+    if (s->p[P_PERSONAL] > 0.0f) {
+        /* inline / offline: the memory scan (bounded, ~65k comparisons) runs right here */
+        int mv = memory_voice(s);
+        uint32_t mrng = s->i_rng ^ 0x9E3779B9u;
+        if (rt_mem_predict(&s->mem, s->vhist, s->vhist_n, s->i_mem, &mrng) >= 0)
+            blend_memory(s->i_mem, s->p[P_PERSONAL], MEMORY_SHIFT[mv], &rng, &out[mv]);
+    }
     s->i_rng_next = rng;                         /* kept until commit */
     return 1;
 }
@@ -362,8 +439,22 @@ static int row_ready(ai_t *s, int m)
 }
 
 
+/* [audio-thread] the step that just ended goes into the memories: the player's melody token
+ * (what the model heard) and the answering voice's token (its own context) */
+static void remember_step(ai_t *s)
+{
+    rt_mem_append(&s->mem, s->picked_melody);
+    int mv = memory_voice(s);
+    if (s->vhist_n == RT_MEM_ORDER) {
+        memmove(s->vhist, s->vhist + 1, sizeof(int) * (RT_MEM_ORDER - 1));
+        s->vhist_n--;
+    }
+    s->vhist[s->vhist_n++] = shift_token(s->played[mv], -MEMORY_SHIFT[mv]);
+}
+
 static void begin_step(ai_t *s, int64_t step)
 {
+    if (s->started) remember_step(s);
     s->cur_step = step;
     s->step_start = s->tr->now;
     s->committed = 0;
@@ -428,6 +519,7 @@ static void reset_performance(ai_t *s)
     s->committed = 1;
     s->window_open = 0;
     s->picked_melody = RT_AI_REST;
+    s->vhist_n = 0;                          /* the voice's past; the memory of the player stays */
     for (int v = 0; v < NV; v++) { s->played[v] = RT_AI_REST; s->chord[v] = -1; s->i_prev[v] = RT_AI_REST; }
     if (s->i_state) memset(s->i_state, 0, sizeof(float) * (size_t)s->S);
     s->i_rng = (uint32_t)s->p[P_SEED] * 2654435761u + 1u;
@@ -454,6 +546,7 @@ static int ai_init(void *st, const rt_node_env_t *env, const float *p)
     atomic_init(&s->quit, 0);
     atomic_init(&s->busy, 0);
     atomic_init(&s->claim, 0);
+    rt_mem_clear(&s->mem);
     reset_performance(s);
     return RT_OK;
 }

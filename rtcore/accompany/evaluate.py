@@ -258,3 +258,66 @@ def run_evaluation(model_path: Path, limit: int | None = None, json_path: Path |
         markdown_path.parent.mkdir(parents=True, exist_ok=True)
         markdown_path.write_text(table + "\n")
     return results
+
+
+# ---- a player's own songs (rtcore evaluate --data) -----------------------------------------------
+
+SONG_SYSTEMS = (("model_tf", "tuned model, teacher-forced"), ("model", "tuned model, free-running"),
+                ("base_tf", "base model, teacher-forced"), ("base", "base model, free-running"),
+                ("original", "the songs' own accompaniment"))
+
+
+def evaluate_songs(model_path: str | Path, base_path: str | Path, songs: list, seed: int = 0,
+                   temperature: float = 0.0, progress: bool = True) -> dict:
+    """The chorale metrics on ``songs`` (TokenSong: tokens [T, 4], beats [T]) for the tuned model
+    and the base model, each teacher-forced (NLL, accuracy) and free-running, and for the songs'
+    own accompaniment (the reference)."""
+    from tqdm import tqdm
+
+    rng = np.random.default_rng(seed)
+    steppers = {"model": OnnxStepper(model_path), "base": OnnxStepper(base_path)}
+    acc = {k: _Acc() for k, _ in SONG_SYSTEMS}
+    for s in tqdm(songs, desc="evaluating", unit="song", disable=not progress):
+        mel, beats, ref = s.tokens[:, 0], s.beats, s.tokens[:, 1:]
+        for name, stepper in steppers.items():
+            tf_out, tf_logp = stepper.run(mel, beats, ai_true=ref)
+            true = np.take_along_axis(tf_logp, ref[:, :, None], axis=2)[..., 0]
+            acc[f"{name}_tf"].add(mel, tf_out, ref, true)
+            fr_out, _ = stepper.run(mel, beats, temperature=temperature, rng=rng)
+            acc[name].add(mel, fr_out, ref, None)
+        acc["original"].add(mel, ref, ref, None)
+    results = {k: a.result() for k, a in acc.items()}
+    results["_info"] = {"model": str(model_path), "base": str(base_path), "songs": len(songs),
+                        "steps": int(sum(len(s.tokens) for s in songs)), "temperature": temperature, "seed": seed}
+    return results
+
+
+def flat_songs(results: dict) -> dict:
+    """Flat JSON keys as :func:`flat`, for the song systems (nll_model, nll_base, ...)."""
+    out: dict = {f"info_{k}": v for k, v in results["_info"].items()}
+    for key, _ in SONG_SYSTEMS:
+        r = results[key]
+        for v, name in enumerate(VOICE_NAMES):
+            out[f"acc_{key}_{name}"] = round(r["accuracy"][v], 5)
+        out[f"note_in_chord_{key}"] = round(r["note_in_chord"], 5)
+        out[f"parallels_per100_{key}"] = round(r["parallels_per100"], 5)
+        out[f"crossing_{key}"] = round(r["crossing"], 5)
+        if r["nll"] is not None:
+            name = key[:-3]
+            out[f"nll_{name}"] = round(float(np.mean(r["nll"])), 5)
+    return out
+
+
+def markdown_table_songs(results: dict) -> str:
+    head = ["system", "NLL", "acc alto", "acc tenor", "acc bass", "note-in-chord",
+            "par. 5ths/8ves per 100 steps", "crossing"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+    for key, label in SONG_SYSTEMS:
+        r = results[key]
+        nll = f"{np.mean(r['nll']):.3f}" if r["nll"] is not None else "-"
+        lines.append("| " + " | ".join([label, nll, *[f"{x:.3f}" for x in r["accuracy"]], f"{r['note_in_chord']:.3f}",
+                                        f"{r['parallels_per100']:.2f}", f"{r['crossing']:.3f}"]) + " |")
+    info = results["_info"]
+    lines += ["", f"{info['songs']} held-out songs, {info['steps']} steps (16ths); NLL in nats per step per voice "
+                  f"(mean of alto, tenor, bass); base = {Path(info['base']).name}."]
+    return "\n".join(lines)

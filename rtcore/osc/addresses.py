@@ -21,7 +21,8 @@ from .subscribers import MAX_SUBSCRIBERS
 
 if TYPE_CHECKING:
     from .server import OscServer
-AI_SHORTCUTS = {"enable": "enabled", "style": "style", "temperature": "temperature", "density": "density"}
+AI_SHORTCUTS = {"enable": "enabled", "style": "style", "temperature": "temperature", "density": "density",
+                "personal": "personal"}
 """``/rtcore/ai/<short>`` -> the ``ai`` node's parameter."""
 
 STATS_FIELDS = ("xruns", "overruns", "cb_p50_us", "cb_p99_us", "cb_max_us", "period_us", "events_in",

@@ -58,6 +58,24 @@ def memory_cost(runs: int) -> dict:
             "memory_overhead_ratio": round(t1 / t0, 3)}
 
 
+def plot_before_after(path: Path, song, tuned: Path, bars: int = 8) -> None:
+    """The held-out song's first bars: its own band, the chorale model, the tuned model (both
+    free-running on the song's melody, argmax, as `rtcore evaluate` plays them)."""
+    import numpy as np
+
+    from rtcore.accompany.evaluate import OnnxStepper
+    from rtcore.pianoroll import plot_token_rolls
+
+    n = min(len(song.tokens), bars * 16)
+    mel, beats = song.tokens[:n, 0], song.beats[:n]
+    rows = [("the song's own band (Bass, offbeat Keys)", song.tokens[:n])]
+    for label, model in (("before: models/chorale.onnx (Bach chorales)", ROOT / "models" / "chorale.onnx"),
+                         ("after: rtcore train --data (tuned on the other songs)", tuned)):
+        ai, _ = OnnxStepper(model).run(mel, beats)
+        rows.append((label, np.concatenate([mel[:, None], ai], axis=1)))
+    plot_token_rolls(path, rows, title=f"the same melody (held-out {song.id}), three accompaniments")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="write the figures as flat JSON")
@@ -66,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--minutes", type=float, default=10.0, help="fine-tuning time budget (default 10)")
     ap.add_argument("--runs", type=int, default=3, help="renders per setting for the memory cost (default 3)")
+    ap.add_argument("--plot", type=Path, help="write a before/after piano roll (PNG) of a held-out song")
     a = ap.parse_args(argv)
 
     from rtcore.accompany.evaluate import evaluate_songs, flat_songs, markdown_table_songs
@@ -91,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         ev = evaluate_songs(out, ROOT / "models" / "chorale.onnx", songs, progress=False)
         print(markdown_table_songs(ev))
         flat = flat_songs(ev)
+        if a.plot is not None:
+            plot_before_after(a.plot, songs[0], out)
+            print(f"wrote {a.plot}")
         for k in ("note_in_chord_model", "note_in_chord_base", "note_in_chord_original",
                   "acc_model_tf_bass", "acc_base_tf_bass"):
             figures[k] = flat[k]

@@ -58,3 +58,54 @@ def plot_duet(path: str | Path, player: list[NoteRecord], ai: list[NoteRecord], 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(str(path))
     plt.close(fig)
+
+
+def token_spans(tokens, voice: int) -> list[tuple[int, int, int]]:
+    """One voice of a token stream [T, V] -> (MIDI note, first step, steps) per note."""
+    from .accompany.tokens import HOLD, token_pitch
+
+    out: list[tuple[int, int, int]] = []
+    cur = None
+    for t, tok in enumerate(int(x) for x in tokens[:, voice]):
+        if tok == HOLD and cur is not None:
+            cur[2] += 1
+            continue
+        if cur is not None:
+            out.append(tuple(cur))
+            cur = None
+        p = token_pitch(tok)
+        if p is not None:
+            cur = [p, t, 1]
+    if cur is not None:
+        out.append(tuple(cur))
+    return out
+
+
+def plot_token_rolls(path: str | Path, rows: list[tuple[str, object]], steps_per_bar: int = 16,
+                     title: str = "") -> None:
+    """A PNG of stacked piano rolls, one per (label, tokens [T, 4]: melody, alto, tenor, bass),
+    on one time axis in bars: the player's melody black, the AI's voices coloured."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ("player", "alto", "tenor", "bass")
+    fig, axes = plt.subplots(len(rows), 1, figsize=(14, 3.2 * len(rows)), dpi=100, sharex=True, sharey=True)
+    axes = list(axes) if len(rows) > 1 else [axes]
+    for ax, (label, tokens) in zip(axes, rows):
+        for v, name in enumerate(names):
+            for note, start, length in token_spans(tokens, v):
+                ax.broken_barh([(start / steps_per_bar, (length - 0.15) / steps_per_bar)], (note - 0.4, 0.8),   # a gap: repeats show
+                               facecolors=COLOURS[name], alpha=0.9 if v == 0 else 0.75)
+        ax.set_title(label, loc="left", fontsize=11)
+        ax.set_ylabel("MIDI note")
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[-1].set_xlabel("bars")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[n]) for n in names]
+    axes[0].legend(handles, ["you (melody)", "alto", "tenor", "bass"], loc="upper right", ncol=4, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(str(path))
+    plt.close(fig)

@@ -141,3 +141,15 @@ def test_a_corrupt_base_is_a_one_line_error(tmp_path, capsys):
                  "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.onnx" in err[0], err
+
+
+def test_a_corpus_style_reads_four_part_music_as_melody_and_three_voices():
+    pytest.importorskip("music21")
+    from rtcore.accompany.styles import load_style
+
+    songs = load_style("renaissance", limit=1, progress=False)     # one Palestrina movement, not cached
+    s = songs[0]
+    assert s.id.startswith("palestrina/") and s.tokens.shape[1] == 4 and len(s.tokens) > 100
+    assert (s.tokens[:, 0] >= PITCH0).any() and (s.tokens[:, 3] >= PITCH0).any()
+    sounding = s.tokens[:, 1:] >= PITCH0
+    assert sounding.mean() > 0.05

@@ -8,9 +8,13 @@
    notes after the fault, the same graph).
 3. ``missing_file``: while a tone plays, patches naming a missing LADSPA library, LV2 plugin and
    sample file are loaded; each must be refused on one line and the tone go on at the same level.
+4. ``disk_full``: while a tone plays, ``--record``'s journal goes to a 1 MiB tmpfs (mounted here,
+   as root) that fills within a second; the recording must stop with one line naming the error,
+   the tone go on at the same level, and ``rtcore recover`` make a WAV of what fit on the disk.
+   Skipped (not counted) where a tmpfs cannot be mounted.
 
 Prints one table and, with ``--json PATH``, a flat JSON: ``faults_survived`` (out of
-``faults_total``) and per-fault keys (times in ms or s as named). Takes about 15 s.
+``faults_total``) and per-fault keys (times in ms or s as named). Takes about 20 s.
 
     python benchmarks/faults.py [--json bench-results/faults.json]
 """
@@ -272,6 +276,79 @@ def missing_file(server: KillableJackd, work: Path) -> dict[str, float]:
     }
 
 
+def disk_full(server: KillableJackd, work: Path) -> dict[str, float]:
+    import subprocess
+
+    from rtcore import Engine, load_patch
+    from rtcore.devices import resolve_device
+    from rtcore.live import play
+    from rtcore.record import Recorder
+    from rtcore.recover import recover
+    from rtcore.session import Session
+
+    disk = work / "small-disk"
+    disk.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True, text=True)
+    if r.returncode != 0:
+        note(f"disk_full skipped: cannot mount a tmpfs ({r.stderr.strip()})")
+        return {}
+    (work / "tone.toml").write_text(TONE)
+    seen: dict = {}
+    logs: list[str] = []
+    try:
+        with Engine(SR, 1024) as eng:
+            session = Session(eng, load_patch(work / "tone.toml"), live=True)
+            session.start()
+
+            def tick(engine, frames) -> bool | None:
+                if "before" in seen:
+                    return True
+                time.sleep(0.1)
+                probe = JackProbe(server.name, "rtcore-fault-rec", audio_inputs=2, seconds=6.0)
+                try:
+                    probe.connect(_stream_ports(probe))
+                    probe.start()
+                    time.sleep(0.3)
+                    rec = Recorder(engine, disk / "take", log=logs.append).start()
+                    t = time.perf_counter()
+                    while rec.error is None and time.perf_counter() - t < 5.0:
+                        time.sleep(0.01)
+                    seen["stop_s"] = time.perf_counter() - t
+                    seen["split"] = probe.now()[0]
+                    seen["error"] = rec.error or ""
+                    seen["recording_after"] = rec.recording
+                    time.sleep(0.5)
+                    rec.stop()
+                    audio = probe.stop()[:, 0]
+                    seen["before"], seen["after"] = audio[:seen["split"] - probe.t0], audio[seen["split"] - probe.t0:]
+                finally:
+                    probe.close()
+                return True
+
+            play(eng, device=resolve_device(None, "JACK"), block=128, quiet=True, on_tick=tick)
+            session.close()
+        try:
+            rc = recover(disk / "take", wav=work / "take.wav", mid=work / "take.mid")
+            recovered_s = rc.seconds
+        except Exception as exc:  # noqa: BLE001 - reported as a figure
+            note(f"disk_full: recover failed: {exc}")
+            recovered_s = 0.0
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+    before, after = _longest_finite(seen.get("before", np.zeros(0))), _longest_finite(seen.get("after", np.zeros(0)))
+    a, b = _rms(before[-4800:]), _rms(after[:9600])
+    change = 100.0 * abs(b - a) / a if a > 0 else 100.0
+    err = seen.get("error", "")
+    one_line = "No space left on device" in err and "\n" not in err and any("recording stopped" in x for x in logs)
+    return {
+        "disk_full_survived": int(one_line and not seen.get("recording_after", True) and change < 2.0
+                                  and recovered_s > 0.5),
+        "disk_full_stop_s": seen.get("stop_s", -1.0),
+        "disk_full_rms_change_pct": change,
+        "disk_full_recovered_s": recovered_s,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", metavar="PATH", help="write the figures as flat JSON")
@@ -286,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["JACK_NO_START_SERVER"] = "1"
     figures: dict[str, float | int] = {}
     try:
-        for scenario in (server_kill, model_garbage, missing_file):
+        for scenario in (server_kill, model_garbage, missing_file, disk_full):
             t = time.monotonic()
             figures.update(scenario(server, work))
             note(f"{scenario.__name__}: {time.monotonic() - t:.1f} s")
@@ -298,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 os.environ[k] = v
         shutil.rmtree(work, ignore_errors=True)
-    names = ("server_kill", "model_garbage", "missing_file")
+    names = tuple(n for n in ("server_kill", "model_garbage", "missing_file", "disk_full")
+                  if f"{n}_survived" in figures or n != "disk_full")         # disk_full: skipped without tmpfs
     figures["faults_total"] = len(names)
     figures["faults_survived"] = sum(int(figures.get(f"{n}_survived", 0)) for n in names)
     rows = [[k, v] for k, v in sorted(figures.items())]

@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/faults.py: the three fault scenarios on its own jackd (killed and
+"""Smoke test of benchmarks/faults.py: the fault scenarios (four where a tmpfs can be mounted) on its own jackd (killed and
 restarted by PID) must run, be survived and write every key."""
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_bench_faults_smoke(tmp_path):
         pytest.fail(f"faults.py took more than 180 s:\n{stdout}{stderr}")
     assert p.returncode == 0, stdout + stderr[-3000:]
     data = json.loads(out.read_text())
-    assert data["faults_total"] == 3 and data["faults_survived"] == 3, data
+    assert data["faults_total"] in (3, 4) and data["faults_survived"] == data["faults_total"], data
     for key in ("server_kill_detect_ms", "server_kill_back_after_restart_s", "server_kill_attempts",
                 "model_garbage_detect_s", "model_garbage_notes_after", "missing_file_refused",
                 "missing_file_rms_change_pct"):

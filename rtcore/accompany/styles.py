@@ -7,9 +7,10 @@ accompaniment (folded by register into alto, tenor and bass, as for a user's son
 - ``renaissance``: Palestrina's four-part mass movements (``corpus/palestrina``, the files with
   exactly four parts named Soprano, Alto, Tenor, Bass; the first :data:`PALESTRINA_LIMIT` in name
   order): long, stepwise, imitative lines in modal harmony.
-- ``quartet``: the classical string quartets music21 ships -- Haydn op. 1 no. 1 and op. 74 no. 1,
-  Mozart K. 80, 155, 156, 458, Beethoven op. 18, 59, 74, 132, 133 (MusicXML files with exactly four
-  parts): first violin = melody; second violin, viola and cello = the accompaniment.
+- ``quartet``: the classical string quartets music21 ships as one file per movement -- Haydn
+  op. 1 no. 1 and op. 74 no. 1, Mozart K. 80, 155, 156, 458, Beethoven op. 18 no. 1 and op. 59
+  nos. 1-3 (MusicXML files with exactly four parts): first violin = melody; second violin, viola
+  and cello = the accompaniment.
 
 ``rtcore train --style NAME --out models/NAME.onnx`` builds one (parsing is cached in
 ``$RTCORE_CACHE``, default ~/.cache/rtcore).
@@ -29,7 +30,7 @@ CACHE_VERSION = 1
 
 STYLES = {
     "renaissance": "Palestrina's four-part mass movements (music21 corpus/palestrina)",
-    "quartet": "Haydn, Mozart and Beethoven string quartets (music21 corpus: violin 1 = melody)",
+    "quartet": "Haydn, Mozart and Beethoven string quartet movements (music21 corpus: violin 1 = melody)",
 }
 
 
@@ -42,7 +43,9 @@ def _corpus_files(style: str) -> list[str]:
         files = []
         for composer in ("haydn", "mozart", "beethoven"):
             for p in sorted(str(x) for x in corpus.getComposer(composer)):
-                if p.endswith(".mxl") and "k545" not in p:          # K. 545 is a piano sonata
+                # movements as files of their own (whole-quartet files such as op. 132 take
+                # music21 minutes each); K. 545 is a piano sonata
+                if p.endswith(".mxl") and "/movement" in p and "k545" not in p:
                     files.append(p)
         return files
     raise RtCoreError(f"unknown style '{style}' (styles: {', '.join(STYLES)})")

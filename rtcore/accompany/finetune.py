@@ -183,7 +183,8 @@ def finetune(cfg: FinetuneConfig, say: Callable[[str], None] = print) -> dict:
         log(line)
         say(line)
 
-    both(f"rtcore train --data  {time.strftime('%Y-%m-%d %H:%M:%S')}  base {cfg.base}")
+    what = f"--data {cfg.data}" if cfg.data is not None else (cfg.describe or "songs given")
+    both(f"rtcore train {what}  {time.strftime('%Y-%m-%d %H:%M:%S')}  base {cfg.base}")
     both(data_report(train_songs, held, len(train_seqs)))
     if cfg.data is not None:
         for s in songs[:50]:

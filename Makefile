@@ -16,7 +16,7 @@ SYSTEM_PACKAGES := portaudio19-dev libportaudio2 jackd2 libjack-jackd2-dev gcc m
                    ladspa-sdk liblilv-dev lv2-dev lilv-utils cmt swh-plugins tap-plugins lv2-examples mda-lv2
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system ort-header build bench clean
+.PHONY: demo test install system ort-header build bench bench-long clean
 
 demo: install
 	@mkdir -p $(OUT)
@@ -71,6 +71,16 @@ bench: install
 	$(BIN)/python benchmarks/bench_plugins.py --json bench-results/plugins.json
 	$(BIN)/python benchmarks/bench_latency.py --json bench-results/latency.json
 	$(BIN)/python benchmarks/faults.py --json bench-results/faults.json
+	$(BIN)/python benchmarks/bench_sync.py --json bench-results/sync.json
+	$(BIN)/python benchmarks/bench_recorder.py --json bench-results/recorder.json
+	$(BIN)/python benchmarks/floods.py --json bench-results/floods.json
+	$(BIN)/python benchmarks/bench_personal.py --json bench-results/personal.json
+
+# The long runs (hours): a million inputs per fuzz target, a 10-minute soak.
+bench-long: install
+	@mkdir -p bench-results
+	$(BIN)/python benchmarks/fuzz_all.py --runs 1000000 --json bench-results/fuzz.json
+	$(BIN)/python benchmarks/soak.py --minutes 10 --json bench-results/soak.json
 
 clean:
 	rm -rf build *.egg-info rtcore/_rtcore*.so rtcore/_rtcore.c rtcore/*.o $(OUT)

@@ -37,7 +37,9 @@ def test_midi_timing_probe_smoke(tmp_path):
         pytest.fail(f"midi_timing_probe.py took more than 120 s:\n{stdout}{stderr}")
     assert p.returncode == 0, stdout + stderr
     data = json.loads(out.read_text())
-    assert abs(data["rate_128"] / 48000 - 1) < 1e-3
+    # the dummy driver's rate against the wall clock: a formula error would be far off; a VM's
+    # timer was measured 1.7 % slow under load, so this checks the unit, not the machine
+    assert abs(data["rate_128"] / 48000 - 1) < 0.05, data["rate_128"]
     assert data["clock_dense_p50_128"] <= 8, data                  # a cycle's start, within frames
     assert data["callback_ts_per_cycle_p50_128"] <= 64, data       # the cycle it was written in
     assert data["callback_ts_max_128"] >= 32, data                 # ... not the frame inside it

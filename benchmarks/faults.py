@@ -222,16 +222,17 @@ def model_garbage(server: KillableJackd, work: Path) -> dict[str, float]:
     }
 
 
-# ---- 3. a plugin or a sample is missing -------------------------------------------------------
-def missing_file(server: KillableJackd, work: Path) -> dict[str, float]:
+def _tone_through(server: KillableJackd, work: Path, fault, split_after: bool, settle: float,
+                  seconds: float) -> tuple[float, int]:
+    """A tone plays live on ``server`` through a Session while ``fault(engine, session)`` runs;
+    the stream is recorded (JackProbe) and split at the fault (before it, or after it with
+    ``split_after``). Returns (level change in % across the split, the graph generation after)."""
     from rtcore import Engine, load_patch
     from rtcore.devices import resolve_device
-    from rtcore.errors import PatchError
     from rtcore.live import play
     from rtcore.session import Session
 
     (work / "tone.toml").write_text(TONE)
-    refused: dict[str, float] = {}
     seen: dict = {}
     with Engine(SR, 1024) as eng:
         session = Session(eng, load_patch(work / "tone.toml"), live=True)
@@ -241,20 +242,16 @@ def missing_file(server: KillableJackd, work: Path) -> dict[str, float]:
             if "before" in seen:
                 return True
             time.sleep(0.1)
-            probe = JackProbe(server.name, "rtcore-fault-rec", audio_inputs=2, seconds=4.0)
+            probe = JackProbe(server.name, "rtcore-fault-rec", audio_inputs=2, seconds=seconds)
             try:
                 probe.connect(_stream_ports(probe))
                 probe.start()
-                time.sleep(0.5)
-                seen["split"] = probe.now()[0]
-                for what, extra in MISSING.items():
-                    (work / f"{what}.toml").write_text(TONE + extra)
-                    t = time.perf_counter()
-                    try:
-                        session.load(work / f"{what}.toml")
-                    except PatchError as exc:
-                        if "\n" not in str(exc):
-                            refused[what] = 1e3 * (time.perf_counter() - t)
+                time.sleep(settle)
+                if not split_after:
+                    seen["split"] = probe.now()[0]
+                fault(engine, session)
+                if split_after:
+                    seen["split"] = probe.now()[0]
                 time.sleep(0.5)
                 audio = probe.stop()[:, 0]
                 seen["before"], seen["after"] = audio[:seen["split"] - probe.t0], audio[seen["split"] - probe.t0:]
@@ -267,24 +264,40 @@ def missing_file(server: KillableJackd, work: Path) -> dict[str, float]:
         session.close()
     before, after = _longest_finite(seen.get("before", np.zeros(0))), _longest_finite(seen.get("after", np.zeros(0)))
     a, b = _rms(before[-4800:]), _rms(after[:9600])
-    change = 100.0 * abs(b - a) / a if a > 0 else 100.0
+    return (100.0 * abs(b - a) / a if a > 0 else 100.0), seen.get("generation", -1)
+
+
+# ---- 3. a plugin or a sample is missing -------------------------------------------------------
+def missing_file(server: KillableJackd, work: Path) -> dict[str, float]:
+    from rtcore.errors import PatchError
+
+    refused: dict[str, float] = {}
+
+    def load_missing(engine, session) -> None:
+        for what, extra in MISSING.items():
+            (work / f"{what}.toml").write_text(TONE + extra)
+            t = time.perf_counter()
+            try:
+                session.load(work / f"{what}.toml")
+            except PatchError as exc:
+                if "\n" not in str(exc):
+                    refused[what] = 1e3 * (time.perf_counter() - t)
+
+    change, generation = _tone_through(server, work, load_missing, split_after=False, settle=0.5, seconds=4.0)
     return {
-        "missing_file_survived": int(len(refused) == len(MISSING) and seen.get("generation") == 1 and change < 2.0),
+        "missing_file_survived": int(len(refused) == len(MISSING) and generation == 1 and change < 2.0),
         "missing_file_refused": len(refused),
         "missing_file_refuse_ms_max": max(refused.values()) if refused else -1.0,
         "missing_file_rms_change_pct": change,
     }
 
 
+# ---- 4. the disk fills while recording -----------------------------------------------------------
 def disk_full(server: KillableJackd, work: Path) -> dict[str, float]:
     import subprocess
 
-    from rtcore import Engine, load_patch
-    from rtcore.devices import resolve_device
-    from rtcore.live import play
     from rtcore.record import Recorder
     from rtcore.recover import recover
-    from rtcore.session import Session
 
     disk = work / "small-disk"
     disk.mkdir()
@@ -292,52 +305,26 @@ def disk_full(server: KillableJackd, work: Path) -> dict[str, float]:
     if r.returncode != 0:
         note(f"disk_full skipped: cannot mount a tmpfs ({r.stderr.strip()})")
         return {}
-    (work / "tone.toml").write_text(TONE)
     seen: dict = {}
     logs: list[str] = []
+
+    def fill_the_disk(engine, session) -> None:
+        rec = Recorder(engine, disk / "take", log=logs.append).start()
+        t = time.perf_counter()
+        while rec.error is None and time.perf_counter() - t < 5.0:
+            time.sleep(0.01)
+        seen.update(stop_s=time.perf_counter() - t, error=rec.error or "", recording_after=rec.recording)
+        rec.stop()
+
     try:
-        with Engine(SR, 1024) as eng:
-            session = Session(eng, load_patch(work / "tone.toml"), live=True)
-            session.start()
-
-            def tick(engine, frames) -> bool | None:
-                if "before" in seen:
-                    return True
-                time.sleep(0.1)
-                probe = JackProbe(server.name, "rtcore-fault-rec", audio_inputs=2, seconds=6.0)
-                try:
-                    probe.connect(_stream_ports(probe))
-                    probe.start()
-                    time.sleep(0.3)
-                    rec = Recorder(engine, disk / "take", log=logs.append).start()
-                    t = time.perf_counter()
-                    while rec.error is None and time.perf_counter() - t < 5.0:
-                        time.sleep(0.01)
-                    seen["stop_s"] = time.perf_counter() - t
-                    seen["split"] = probe.now()[0]
-                    seen["error"] = rec.error or ""
-                    seen["recording_after"] = rec.recording
-                    time.sleep(0.5)
-                    rec.stop()
-                    audio = probe.stop()[:, 0]
-                    seen["before"], seen["after"] = audio[:seen["split"] - probe.t0], audio[seen["split"] - probe.t0:]
-                finally:
-                    probe.close()
-                return True
-
-            play(eng, device=resolve_device(None, "JACK"), block=128, quiet=True, on_tick=tick)
-            session.close()
+        change, _ = _tone_through(server, work, fill_the_disk, split_after=True, settle=0.3, seconds=6.0)
         try:
-            rc = recover(disk / "take", wav=work / "take.wav", mid=work / "take.mid")
-            recovered_s = rc.seconds
+            recovered_s = recover(disk / "take", wav=work / "take.wav", mid=work / "take.mid").seconds
         except Exception as exc:  # noqa: BLE001 - reported as a figure
             note(f"disk_full: recover failed: {exc}")
             recovered_s = 0.0
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
-    before, after = _longest_finite(seen.get("before", np.zeros(0))), _longest_finite(seen.get("after", np.zeros(0)))
-    a, b = _rms(before[-4800:]), _rms(after[:9600])
-    change = 100.0 * abs(b - a) / a if a > 0 else 100.0
     err = seen.get("error", "")
     one_line = "No space left on device" in err and "\n" not in err and any("recording stopped" in x for x in logs)
     return {

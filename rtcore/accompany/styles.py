@@ -20,8 +20,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import RtCoreError
 from .songs import TokenSong, score_song, song_tokens
 
@@ -69,16 +67,12 @@ def load_style(style: str, limit: int | None = None, progress: bool = True) -> l
     """The style's pieces as token songs (melody = the top part), parsed once and cached."""
     if style not in STYLES:
         raise RtCoreError(f"unknown style '{style}' (styles: {', '.join(STYLES)})")
+    from .data import read_cache, save_cache     # the chorales' cache format: ids, lengths, tokens, beats
+
     cache = _cache_file(style)
-    if limit is None and cache.is_file():
-        try:
-            with np.load(cache) as z:
-                ids, lengths = [str(x) for x in z["ids"]], z["lengths"]
-                tokens, beats = z["tokens"].astype(np.int64), z["beats"].astype(np.int64)
-            bounds = np.concatenate([[0], np.cumsum(lengths)])
-            return [TokenSong(i, tokens[a:b], beats[a:b]) for i, a, b in zip(ids, bounds[:-1], bounds[1:])]
-        except (OSError, KeyError, ValueError):
-            pass                                     # rebuilt below
+    cached = read_cache(cache) if limit is None else None
+    if cached is not None:
+        return [TokenSong(c.id, c.tokens, c.beats) for c in cached]
     from music21 import corpus
     from tqdm import tqdm
 
@@ -106,11 +100,5 @@ def load_style(style: str, limit: int | None = None, progress: bool = True) -> l
     if not songs:
         raise RtCoreError(f"style '{style}': no usable piece in music21's corpus")
     if limit is None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, ids=np.array([s.id for s in songs]),
-                            lengths=np.array([len(s.tokens) for s in songs]),
-                            tokens=np.concatenate([s.tokens for s in songs]).astype(np.int8),
-                            beats=np.concatenate([s.beats for s in songs]).astype(np.int8))
-        os.replace(tmp, cache)
+        save_cache(songs, cache)
     return songs
